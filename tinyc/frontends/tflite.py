@@ -1,0 +1,189 @@
+"""TFLite flatbuffers (int8 and float32) -> ir.Graph, read through the generated `tflite` schema bindings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import tflite
+from tflite.BuiltinOperator import BuiltinOperator
+
+from tinyc.errors import ModelError, TinycError, UnsupportedOpError
+from tinyc.ir import Graph, Node, Quant, Tensor
+from tinyc.ops._common import same_padding
+
+TENSOR_TYPES = {tflite.TensorType.FLOAT32: "float32", tflite.TensorType.INT8: "int8",
+                tflite.TensorType.INT32: "int32", tflite.TensorType.UINT8: "uint8",
+                tflite.TensorType.INT16: "int16", tflite.TensorType.INT64: "int64"}
+ACTIVATIONS = {tflite.ActivationFunctionType.NONE: "none", tflite.ActivationFunctionType.RELU: "relu",
+               tflite.ActivationFunctionType.RELU6: "relu6", tflite.ActivationFunctionType.RELU_N1_TO_1: "relu_n1_to_1"}
+OP_NAMES = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
+
+
+def load_tflite(path: Path) -> Graph:
+    data = path.read_bytes()
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise ModelError(f"{path}: not a TFLite flatbuffer (missing 'TFL3' identifier)")
+    try:
+        return _Reader(data, path).graph()
+    except TinycError:
+        raise
+    except Exception as exc:  # the generated bindings fail in many ways on corrupt offsets
+        raise ModelError(f"{path}: malformed TFLite file ({type(exc).__name__}: {exc})") from None
+
+
+class _Reader:
+    def __init__(self, data: bytes, path: Path):
+        self.path = path
+        self.model = tflite.Model.GetRootAsModel(data, 0)
+        if self.model.SubgraphsLength() != 1:
+            raise ModelError(f"{path}: expected one subgraph, found {self.model.SubgraphsLength()}")
+        self.sub = self.model.Subgraphs(0)
+        self.g = Graph(name=path.stem, source=str(path))
+        self.names: dict[int, str] = {}
+
+    def graph(self) -> Graph:
+        for i in range(self.sub.TensorsLength()):
+            self._tensor(i)
+        self.g.inputs = [self.names[self._index(i)] for i in self.sub.InputsAsNumpy()]
+        self.g.outputs = [self.names[self._index(i)] for i in self.sub.OutputsAsNumpy()]
+        for k in range(self.sub.OperatorsLength()):
+            self._operator(k)
+        self.g.prune_unused_tensors()
+        self.g.verify()
+        return self.g
+
+    def _index(self, i: int) -> int:
+        if not 0 <= i < self.sub.TensorsLength():
+            raise ModelError(f"{self.path}: tensor index {i} out of range")
+        return int(i)
+
+    def _tensor(self, i: int) -> None:
+        t = self.sub.Tensors(i)
+        ttype = t.Type()
+        if ttype not in TENSOR_TYPES:
+            raise ModelError(f"{self.path}: tensor {i} has unsupported type {ttype}")
+        shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
+        if any(d < 0 for d in shape):
+            raise ModelError(f"{self.path}: tensor {i} has a dynamic shape {list(shape)}")
+        name = self.g.unique_name((t.Name() or b"").decode("utf-8", "replace") or f"t{i}")
+        quant = None
+        q = t.Quantization()
+        if q is not None and q.ScaleLength():
+            scale, zp = q.ScaleAsNumpy(), q.ZeroPointAsNumpy()
+            if not isinstance(zp, np.ndarray) or zp.size != scale.size:
+                raise ModelError(f"{self.path}: tensor '{name}' has {scale.size} scales but not as many zero points")
+            quant = Quant(scale, zp, int(q.QuantizedDimension()) if scale.size > 1 else None)
+        data = None
+        buf = self.model.Buffers(t.Buffer()) if 0 < t.Buffer() < self.model.BuffersLength() else None
+        if buf is not None and buf.DataLength():
+            raw = buf.DataAsNumpy()
+            dtype = np.dtype(TENSOR_TYPES[ttype])
+            if raw.size != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+                raise ModelError(f"{self.path}: tensor '{name}' has {raw.size} bytes of data for shape {list(shape)}")
+            data = raw.view(dtype).reshape(shape)
+        self.names[i] = name
+        self.g.add_tensor(Tensor(name, shape or (1,), TENSOR_TYPES[ttype], quant, data))
+
+    def _operator(self, k: int) -> None:
+        op = self.sub.Operators(k)
+        code = self.model.OperatorCodes(op.OpcodeIndex())
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        op_name = OP_NAMES.get(builtin, f"builtin#{builtin}")
+        ins = [self.names[self._index(i)] if i >= 0 else "" for i in op.InputsAsNumpy()]
+        outs = [self.names[self._index(i)] for i in op.OutputsAsNumpy()]
+        node_name = f"{op_name.lower()}_{k}"
+        convert = CONVERTERS.get(op_name)
+        if convert is None:
+            raise UnsupportedOpError(op_name, node_name, str(self.path))
+        ir_op, attrs = convert(self, op, ins)
+        self.g.nodes.append(Node(ir_op, node_name, ins, outs, attrs))
+
+    def options(self, op, cls):  # noqa: ANN001
+        table = op.BuiltinOptions()
+        opts = cls()
+        if table is not None:
+            opts.Init(table.Bytes, table.Pos)
+        return opts, table is not None
+
+    def pads(self, x: str, kh: int, kw: int, stride: tuple[int, int], dil: tuple[int, int], padding: int) -> tuple:
+        if padding == tflite.Padding.VALID:
+            return (0, 0, 0, 0)
+        h, w = self.g.tensor(x).shape[1:3]
+        top, bottom = same_padding(h, kh, stride[0], dil[0])
+        left, right = same_padding(w, kw, stride[1], dil[1])
+        return (top, left, bottom, right)
+
+
+def _activation(code: int) -> str:
+    if code not in ACTIVATIONS:
+        raise ModelError(f"unsupported fused activation {code}")
+    return ACTIVATIONS[code]
+
+
+def _conv(r: _Reader, op, ins: list[str]) -> tuple[str, dict]:  # noqa: ANN001
+    o, _ = r.options(op, tflite.Conv2DOptions)
+    w = r.g.tensor(ins[1]).shape
+    stride, dil = (o.StrideH(), o.StrideW()), (o.DilationHFactor(), o.DilationWFactor())
+    return "conv2d", {"stride": stride, "dilation": dil, "pads": r.pads(ins[0], w[1], w[2], stride, dil, o.Padding()),
+                      "activation": _activation(o.FusedActivationFunction())}
+
+
+def _depthwise(r: _Reader, op, ins: list[str]) -> tuple[str, dict]:  # noqa: ANN001
+    o, _ = r.options(op, tflite.DepthwiseConv2DOptions)
+    w = r.g.tensor(ins[1]).shape
+    stride, dil = (o.StrideH(), o.StrideW()), (o.DilationHFactor(), o.DilationWFactor())
+    return "depthwise_conv2d", {
+        "stride": stride, "dilation": dil, "pads": r.pads(ins[0], w[1], w[2], stride, dil, o.Padding()),
+        "activation": _activation(o.FusedActivationFunction()),
+        "depth_multiplier": w[3] // max(r.g.tensor(ins[0]).shape[-1], 1)}
+
+
+def _fully_connected(r: _Reader, op, ins: list[str]) -> tuple[str, dict]:  # noqa: ANN001
+    o, _ = r.options(op, tflite.FullyConnectedOptions)
+    if o.WeightsFormat() != tflite.FullyConnectedOptionsWeightsFormat.DEFAULT:
+        raise ModelError(f"{r.path}: shuffled fully-connected weights are not supported")
+    return "fully_connected", {"activation": _activation(o.FusedActivationFunction())}
+
+
+def _pool(ir_op: str):  # noqa: ANN202
+    def convert(r: _Reader, op, ins: list[str]) -> tuple[str, dict]:  # noqa: ANN001
+        o, _ = r.options(op, tflite.Pool2DOptions)
+        k, stride = (o.FilterHeight(), o.FilterWidth()), (o.StrideH(), o.StrideW())
+        return ir_op, {"kernel": k, "stride": stride, "pads": r.pads(ins[0], *k, stride, (1, 1), o.Padding()),
+                       "activation": _activation(o.FusedActivationFunction())}
+    return convert
+
+
+def _add(r: _Reader, op, ins: list[str]) -> tuple[str, dict]:  # noqa: ANN001
+    o, present = r.options(op, tflite.AddOptions)
+    return "add", {"activation": _activation(o.FusedActivationFunction()) if present else "none"}
+
+
+def _softmax(r: _Reader, op, ins: list[str]) -> tuple[str, dict]:  # noqa: ANN001
+    o, present = r.options(op, tflite.SoftmaxOptions)
+    return "softmax", {"beta": float(o.Beta()) if present else 1.0}
+
+
+def _reshape(r: _Reader, op, ins: list[str]) -> tuple[str, dict]:  # noqa: ANN001
+    del ins[1:]  # the optional shape tensor: the output tensor's shape is authoritative
+    return "reshape", {}
+
+
+def _relu(activation: str):  # noqa: ANN202
+    return lambda r, op, ins: ("relu", {"activation": activation})
+
+
+CONVERTERS = {
+    "CONV_2D": _conv,
+    "DEPTHWISE_CONV_2D": _depthwise,
+    "FULLY_CONNECTED": _fully_connected,
+    "AVERAGE_POOL_2D": _pool("avg_pool2d"),
+    "MAX_POOL_2D": _pool("max_pool2d"),
+    "ADD": _add,
+    "SOFTMAX": _softmax,
+    "RESHAPE": _reshape,
+    "SQUEEZE": _reshape,
+    "RELU": _relu("relu"),
+    "RELU6": _relu("relu6"),
+}

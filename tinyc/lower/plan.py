@@ -1,0 +1,35 @@
+"""The lowered plan: each node bound to a kernel with every integer parameter precomputed.
+
+The reference runtime executes a Plan and the code generator prints the same Plan as C, so
+both share one definition of the arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tinyc.ir import Graph
+
+
+@dataclass
+class Step:
+    kernel: str  # e.g. "conv2d_s8": names the reference kernel, the C template and the Cython module
+    node: str  # the IR node it came from
+    inputs: list[str]  # activation tensors read (graph tensor names)
+    outputs: list[str]  # activation tensors written
+    params: dict[str, int | float | tuple] = field(default_factory=dict)  # scalars, printed as C literals
+    consts: dict[str, np.ndarray] = field(default_factory=dict)  # arrays, printed as const data in flash
+    alias: bool = False  # output 0 is input 0 reinterpreted (reshape): shares its arena bytes
+    macs: int = 0
+
+
+@dataclass
+class Plan:
+    graph: Graph
+    steps: list[Step]
+    # Filled by tinyc.memory.plan_memory: arena offset of each activation tensor, arena and scratch sizes.
+    offsets: dict[str, int] = field(default_factory=dict)
+    arena_size: int = 0
+    lower_bound: int = 0

@@ -1,0 +1,103 @@
+"""Helpers shared by the op modules: window geometry, patch extraction, requantization, activations."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyc.errors import GraphError
+from tinyc.ir import Graph, Node, Quant
+from tinyc.numerics import activation_range, multiply_by_quantized_multiplier
+
+ACTIVATIONS = ("none", "relu", "relu6", "relu_n1_to_1")
+FLOAT_BOUNDS = {"none": (-np.inf, np.inf), "relu": (0.0, np.inf), "relu6": (0.0, 6.0), "relu_n1_to_1": (-1.0, 1.0)}
+
+
+def window_out_size(size: int, k: int, stride: int, dilation: int, pad_before: int, pad_after: int) -> int:
+    return (size + pad_before + pad_after - ((k - 1) * dilation + 1)) // stride + 1
+
+
+def same_padding(size: int, k: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TFLite SAME padding (ComputePaddingHeightWidth): the odd pixel goes after."""
+    out = (size + stride - 1) // stride
+    total = max((out - 1) * stride + (k - 1) * dilation + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def patches(x: np.ndarray, kh: int, kw: int, stride: tuple[int, int], dilation: tuple[int, int],
+            pads: tuple[int, int, int, int], pad_value: float | int) -> np.ndarray:
+    """(N, H, W, C) -> view (N, OH, OW, C, KH, KW) of the windows, borders padded with pad_value."""
+    top, left, bottom, right = pads
+    xp = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=pad_value)
+    eff_h, eff_w = (kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1
+    win = np.lib.stride_tricks.sliding_window_view(xp, (eff_h, eff_w), axis=(1, 2))
+    return win[:, :: stride[0], :: stride[1], :, :: dilation[0], :: dilation[1]]
+
+
+def requantize(acc: np.ndarray, mult: np.ndarray, shift: np.ndarray, out_zp: int, lo: int, hi: int) -> np.ndarray:
+    out = multiply_by_quantized_multiplier(acc, mult, shift) + out_zp
+    return np.clip(out, lo, hi).astype(np.int8)
+
+
+def quant(graph: Graph, name: str, node: Node) -> Quant:
+    q = graph.tensor(name).quant
+    if q is None:
+        raise GraphError(f"node '{node.name}' ({node.op}): int8 tensor '{name}' has no quantization parameters")
+    return q
+
+
+def is_int8(graph: Graph, node: Node) -> bool:
+    return graph.tensor(node.inputs[0]).dtype == "int8"
+
+
+def activation_of(node: Node) -> str:
+    act = node.attrs.get("activation", "none")
+    if act not in ACTIVATIONS:
+        raise GraphError(f"node '{node.name}' ({node.op}) has unknown activation '{act}'")
+    return act
+
+
+def output_bounds(node: Node, graph: Graph) -> dict[str, int | float]:
+    """Clamp bounds of the fused activation: integers for int8 outputs, floats otherwise."""
+    act = activation_of(node)
+    out = graph.tensor(node.outputs[0])
+    if out.dtype == "int8":
+        q = quant(graph, out.name, node)
+        lo, hi = activation_range(act, q.s, q.zp)
+        return {"act_min": lo, "act_max": hi}
+    lo_f, hi_f = FLOAT_BOUNDS[act]
+    return {"act_min": float(lo_f), "act_max": float(hi_f)}
+
+
+def batch_view(x: np.ndarray, ir_rank: int) -> np.ndarray:
+    """Fold the runtime batch axis into the IR's leading dimension: (N, 1, ...) -> (N, ...)."""
+    return x.reshape((-1,) + x.shape[x.ndim - ir_rank + 1:])
+
+
+def window_geometry(node: Node, graph: Graph, kh: int, kw: int) -> dict[str, int]:
+    x = graph.tensor(node.inputs[0])
+    y = graph.tensor(node.outputs[0])
+    sh, sw = node.attrs.get("stride", (1, 1))
+    dh, dw = node.attrs.get("dilation", (1, 1))
+    top, left, bottom, right = node.attrs.get("pads", (0, 0, 0, 0))
+    return {"in_h": x.shape[1], "in_w": x.shape[2], "in_c": x.shape[3],
+            "out_h": y.shape[1], "out_w": y.shape[2], "out_c": y.shape[3],
+            "k_h": kh, "k_w": kw, "stride_h": sh, "stride_w": sw, "dil_h": dh, "dil_w": dw,
+            "pad_top": top, "pad_left": left, "pad_bottom": bottom, "pad_right": right}
+
+
+def check_window(node: Node, graph: Graph, kh: int, kw: int, out_c: int) -> None:
+    x = graph.tensor(node.inputs[0])
+    y = graph.tensor(node.outputs[0])
+    if len(x.shape) != 4 or len(y.shape) != 4:
+        raise GraphError(f"node '{node.name}' ({node.op}) needs 4-D NHWC input and output, "
+                         f"got {list(x.shape)} -> {list(y.shape)}")
+    g = window_geometry(node, graph, kh, kw)
+    if min(g["stride_h"], g["stride_w"], g["dil_h"], g["dil_w"]) < 1:
+        raise GraphError(f"node '{node.name}' ({node.op}) has a stride or dilation below 1")
+    if min(g["pad_top"], g["pad_left"], g["pad_bottom"], g["pad_right"]) < 0:
+        raise GraphError(f"node '{node.name}' ({node.op}) has negative padding")
+    oh = window_out_size(g["in_h"], kh, g["stride_h"], g["dil_h"], g["pad_top"], g["pad_bottom"])
+    ow = window_out_size(g["in_w"], kw, g["stride_w"], g["dil_w"], g["pad_left"], g["pad_right"])
+    expected = (x.shape[0], oh, ow, out_c)
+    if y.shape != expected:
+        raise GraphError(f"node '{node.name}' ({node.op}) output shape {list(y.shape)}, expected {list(expected)}")

@@ -1,0 +1,71 @@
+"""Element-wise addition with fused activation; int8 as TFLM's Add (inputs rescaled at 2**20, then summed).
+
+A constant operand is broadcast to the output shape at compile time; two activations must have
+the same shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyc.ir import Graph, Node
+from tinyc.lower.plan import Step
+from tinyc.numerics import multiply_by_quantized_multiplier, quantize_multiplier_smaller_than_one
+from tinyc.ops import OpDef, expect, register
+from tinyc.ops._common import is_int8, output_bounds, quant
+
+LEFT_SHIFT = 20  # TFLM's headroom shift for int8 addition
+
+
+def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    p, c = step.params, step.consts
+    a = inputs[0].astype(np.int64)
+    b = inputs[1].astype(np.int64) if len(inputs) > 1 else c["other"].astype(np.int64)
+    sa = multiply_by_quantized_multiplier((a - p["a_zp"]) << LEFT_SHIFT, p["a_mult"], p["a_shift"])
+    sb = multiply_by_quantized_multiplier((b - p["b_zp"]) << LEFT_SHIFT, p["b_mult"], p["b_shift"])
+    out = multiply_by_quantized_multiplier(sa + sb, p["out_mult"], p["out_shift"]) + p["out_zp"]
+    return [np.clip(out, p["act_min"], p["act_max"]).astype(np.int8)]
+
+
+def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    p = step.params
+    b = inputs[1] if len(inputs) > 1 else step.consts["other"]
+    return [np.clip(inputs[0] + b, p["act_min"], p["act_max"]).astype(np.float32)]
+
+
+@register
+class Add(OpDef):
+    name = "add"
+    arity = (2, 2)
+    kernels = {"add_s8": run_s8, "add_f32": run_f32}
+
+    def check(self, node: Node, graph: Graph) -> None:
+        a, b, y = (graph.tensor(n) for n in (node.inputs[0], node.inputs[1], node.outputs[0]))
+        expect(not a.is_const, node, "the first operand must be an activation (frontends put a constant second)")
+        try:
+            shape = np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            shape = None
+        expect(shape == y.shape, node, f"shapes {list(a.shape)} + {list(b.shape)} do not give {list(y.shape)}")
+        expect(b.is_const or a.shape == b.shape, node,
+               f"adding activations of different shapes {list(a.shape)} and {list(b.shape)} is not supported")
+
+    def lower(self, node: Node, graph: Graph) -> Step:
+        a, b, y = (graph.tensor(n) for n in (node.inputs[0], node.inputs[1], node.outputs[0]))
+        inputs = [a.name] if b.is_const else [a.name, b.name]
+        step = Step("", node.name, inputs, [y.name], dict(output_bounds(node, graph)))
+        if b.is_const:
+            step.consts["other"] = np.ascontiguousarray(np.broadcast_to(b.data, y.shape))
+        if not is_int8(graph, node):
+            step.kernel = "add_f32"
+            return step
+        qa, qb, qy = (quant(graph, t.name, node) for t in (a, b, y))
+        twice_max = 2.0 * max(qa.s, qb.s)
+        a_mult, a_shift = quantize_multiplier_smaller_than_one(qa.s / twice_max)
+        b_mult, b_shift = quantize_multiplier_smaller_than_one(qb.s / twice_max)
+        out_mult, out_shift = quantize_multiplier_smaller_than_one(twice_max / ((1 << LEFT_SHIFT) * qy.s))
+        step.kernel = "add_s8"
+        step.params |= {"a_zp": qa.zp, "b_zp": qb.zp, "out_zp": qy.zp, "a_mult": a_mult, "a_shift": a_shift,
+                        "b_mult": b_mult, "b_shift": b_shift, "out_mult": out_mult, "out_shift": out_shift,
+                        "size": y.size}
+        return step

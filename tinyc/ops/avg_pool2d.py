@@ -1,0 +1,65 @@
+"""Average pooling, NHWC; the average is over the window's valid (unpadded) positions, as in TFLM.
+
+int8 rounds the average half away from zero with integer division, like TFLM's AveragePool; input
+and output share their quantization, so there is no requantization.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyc.ir import Graph, Node
+from tinyc.lower.plan import Step
+from tinyc.ops import OpDef, expect, register
+from tinyc.ops._common import batch_view, check_window, is_int8, output_bounds, patches, quant, window_geometry
+
+
+def window_sums(x: np.ndarray, p: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of each window and the number of valid positions in it."""
+    geo = ((p["stride_h"], p["stride_w"]), (1, 1), (p["pad_top"], p["pad_left"], p["pad_bottom"], p["pad_right"]))
+    sums = patches(x.astype(np.float64), p["k_h"], p["k_w"], *geo, 0.0).sum(axis=(4, 5))
+    ones = np.ones((1,) + x.shape[1:3] + (1,))
+    counts = patches(ones, p["k_h"], p["k_w"], *geo, 0.0).sum(axis=(4, 5))
+    return sums, counts
+
+
+def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    p = step.params
+    sums, counts = window_sums(batch_view(inputs[0], 4), p)
+    acc, cnt = sums.astype(np.int64), counts.astype(np.int64)
+    half = cnt // 2
+    num = np.where(acc > 0, acc + half, acc - half)
+    avg = np.sign(num) * (np.abs(num) // cnt)  # C division truncates toward zero
+    out = np.clip(avg, p["act_min"], p["act_max"]).astype(np.int8)
+    return [out.reshape(inputs[0].shape[:-3] + out.shape[1:])]
+
+
+def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    p = step.params
+    sums, counts = window_sums(batch_view(inputs[0], 4), p)
+    out = np.clip((sums / counts).astype(np.float32), p["act_min"], p["act_max"])
+    return [out.reshape(inputs[0].shape[:-3] + out.shape[1:])]
+
+
+@register
+class AvgPool2D(OpDef):
+    name = "avg_pool2d"
+    kernels = {"avg_pool2d_s8": run_s8, "avg_pool2d_f32": run_f32}
+
+    def check(self, node: Node, graph: Graph) -> None:
+        kh, kw = node.attrs["kernel"]
+        x = graph.tensor(node.inputs[0])
+        check_window(node, graph, kh, kw, x.shape[-1] if len(x.shape) == 4 else -1)
+        if is_int8(graph, node):
+            qi, qo = quant(graph, node.inputs[0], node), quant(graph, node.outputs[0], node)
+            expect(qi.s == qo.s and qi.zp == qo.zp, node, "int8 average pooling needs equal input/output quantization")
+
+    def macs(self, node: Node, graph: Graph) -> int:
+        kh, kw = node.attrs["kernel"]
+        return graph.tensor(node.outputs[0]).size * kh * kw
+
+    def lower(self, node: Node, graph: Graph) -> Step:
+        kh, kw = node.attrs["kernel"]
+        params = window_geometry(node, graph, kh, kw) | output_bounds(node, graph)
+        kernel = "avg_pool2d_s8" if is_int8(graph, node) else "avg_pool2d_f32"
+        return Step(kernel, node.name, [node.inputs[0]], [node.outputs[0]], params, macs=self.macs(node, graph))

@@ -1,0 +1,119 @@
+"""2-D convolution, NHWC input, OHWI weights, optional bias and fused activation.
+
+int8 follows TFLM's ConvPerChannel. The input zero point is folded into the bias at compile
+time (bias' = bias - zp_in * sum(w)) and borders are padded with zp_in, so the kernel's inner
+loop is a plain int8 dot product; the integer result is identical to TFLM's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyc.ir import Graph, Node
+from tinyc.lower.plan import Step
+from tinyc.ops import OpDef, expect, register
+from tinyc.ops._common import (
+    batch_view,
+    check_window,
+    is_int8,
+    output_bounds,
+    patches,
+    quant,
+    requantize,
+    window_geometry,
+)
+from tinyc.numerics import quantize_multiplier
+
+
+def per_channel_requant(graph: Graph, node: Node, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """Q31 multiplier and shift per output channel: in_scale * w_scale[c] / out_scale, in double as TFLM."""
+    s_in = quant(graph, node.inputs[0], node).s
+    s_out = quant(graph, node.outputs[0], node).s
+    w_scales = quant(graph, node.inputs[1], node).scale
+    pairs = [quantize_multiplier(s_in * float(w_scales[c if w_scales.size > 1 else 0]) / s_out) for c in range(n_out)]
+    return np.array([m for m, _ in pairs], np.int32), np.array([s for _, s in pairs], np.int32)
+
+
+def folded_bias(graph: Graph, node: Node, weights: np.ndarray, channel_axis: int) -> np.ndarray:
+    """bias - zp_in * sum(weights of the channel): the zero-point term computed once, at compile time."""
+    zp_in = quant(graph, node.inputs[0], node).zp
+    sums = np.moveaxis(weights, channel_axis, 0).reshape(weights.shape[channel_axis], -1).astype(np.int64).sum(1)
+    bias = np.zeros_like(sums)
+    if len(node.inputs) > 2 and node.inputs[2]:
+        bias += graph.tensor(node.inputs[2]).data.astype(np.int64)
+    return (bias - zp_in * sums).astype(np.int32)
+
+
+def float_bias(graph: Graph, node: Node, n_out: int) -> np.ndarray:
+    if len(node.inputs) > 2 and node.inputs[2]:
+        return graph.tensor(node.inputs[2]).data.astype(np.float32)
+    return np.zeros(n_out, np.float32)
+
+
+def check_weights_symmetric(graph: Graph, node: Node) -> None:
+    w = quant(graph, node.inputs[1], node)
+    expect(bool(np.all(w.zero_point == 0)), node, "int8 weights must be symmetric (zero point 0)")
+
+
+def dot_windows(x: np.ndarray, w: np.ndarray, g: dict, pad_value: float) -> np.ndarray:
+    """Sum over each window of x * w, exactly (float64 holds every int8 x int8 sum of these sizes)."""
+    p = patches(x.astype(np.float64), g["k_h"], g["k_w"], (g["stride_h"], g["stride_w"]),
+                (g["dil_h"], g["dil_w"]), (g["pad_top"], g["pad_left"], g["pad_bottom"], g["pad_right"]),
+                pad_value)
+    n, oh, ow = p.shape[:3]
+    cols = p.transpose(0, 1, 2, 4, 5, 3).reshape(n * oh * ow, -1)
+    return (cols @ w.reshape(w.shape[0], -1).astype(np.float64).T).reshape(n, oh, ow, -1)
+
+
+def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    p, c = step.params, step.consts
+    x = batch_view(inputs[0], 4)
+    acc = dot_windows(x, c["weights"], p, p["in_zp"]).astype(np.int64) + c["bias"]
+    out = requantize(acc, c["mult"], c["shift"], p["out_zp"], p["act_min"], p["act_max"])
+    return [out.reshape(inputs[0].shape[:-3] + out.shape[1:])]
+
+
+def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    p, c = step.params, step.consts
+    x = batch_view(inputs[0], 4)
+    out = dot_windows(x, c["weights"], p, 0.0) + c["bias"]
+    out = np.clip(out, p["act_min"], p["act_max"]).astype(np.float32)
+    return [out.reshape(inputs[0].shape[:-3] + out.shape[1:])]
+
+
+@register
+class Conv2D(OpDef):
+    name = "conv2d"
+    arity = (2, 3)
+    kernels = {"conv2d_s8": run_s8, "conv2d_f32": run_f32}
+
+    def check(self, node: Node, graph: Graph) -> None:
+        w = graph.tensor(node.inputs[1])
+        expect(w.is_const and len(w.shape) == 4, node, "weights must be a constant OHWI tensor")
+        x = graph.tensor(node.inputs[0])
+        expect(len(x.shape) == 4 and x.shape[3] == w.shape[3], node,
+               f"input channels {x.shape[-1]} do not match weights {list(w.shape)}")
+        check_window(node, graph, w.shape[1], w.shape[2], w.shape[0])
+
+    def macs(self, node: Node, graph: Graph) -> int:
+        w = graph.tensor(node.inputs[1]).shape
+        y = graph.tensor(node.outputs[0]).shape
+        return int(np.prod(y)) * w[1] * w[2] * w[3]
+
+    def lower(self, node: Node, graph: Graph) -> Step:
+        w = graph.tensor(node.inputs[1])
+        n_out = w.shape[0]
+        params = window_geometry(node, graph, w.shape[1], w.shape[2]) | output_bounds(node, graph)
+        step = Step("", node.name, [node.inputs[0]], [node.outputs[0]], params, macs=self.macs(node, graph))
+        if is_int8(graph, node):
+            check_weights_symmetric(graph, node)
+            mult, shift = per_channel_requant(graph, node, n_out)
+            step.kernel = "conv2d_s8"
+            step.params |= {"in_zp": quant(graph, node.inputs[0], node).zp,
+                            "out_zp": quant(graph, node.outputs[0], node).zp}
+            step.consts = {"weights": w.data, "bias": folded_bias(graph, node, w.data, 0),
+                           "mult": mult, "shift": shift}
+        else:
+            step.kernel = "conv2d_f32"
+            step.consts = {"weights": w.data.astype(np.float32), "bias": float_bias(graph, node, n_out)}
+        return step

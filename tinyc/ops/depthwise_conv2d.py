@@ -1,0 +1,85 @@
+"""Depthwise 2-D convolution, NHWC, weights [1, KH, KW, C*multiplier]; int8 as TFLM's DepthwiseConvPerChannel."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyc.ir import Graph, Node
+from tinyc.lower.plan import Step
+from tinyc.ops import OpDef, expect, register
+from tinyc.ops._common import (
+    batch_view,
+    check_window,
+    is_int8,
+    output_bounds,
+    patches,
+    quant,
+    requantize,
+    window_geometry,
+)
+from tinyc.ops.conv2d import check_weights_symmetric, float_bias, folded_bias, per_channel_requant
+
+
+def depthwise_windows(x: np.ndarray, w: np.ndarray, g: dict, pad_value: float) -> np.ndarray:
+    """Per-channel window sums of x * w; w is [KH, KW, C_out], output channel c reads input c // multiplier."""
+    mult = g["depth_multiplier"]
+    x = np.repeat(x, mult, axis=3) if mult > 1 else x
+    p = patches(x.astype(np.float64), g["k_h"], g["k_w"], (g["stride_h"], g["stride_w"]),
+                (g["dil_h"], g["dil_w"]), (g["pad_top"], g["pad_left"], g["pad_bottom"], g["pad_right"]),
+                pad_value)
+    return np.einsum("nhwckl,klc->nhwc", p, w.astype(np.float64), optimize=True)
+
+
+def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    p, c = step.params, step.consts
+    x = batch_view(inputs[0], 4)
+    acc = depthwise_windows(x, c["weights"], p, p["in_zp"]).astype(np.int64) + c["bias"]
+    out = requantize(acc, c["mult"], c["shift"], p["out_zp"], p["act_min"], p["act_max"])
+    return [out.reshape(inputs[0].shape[:-3] + out.shape[1:])]
+
+
+def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    p, c = step.params, step.consts
+    x = batch_view(inputs[0], 4)
+    out = np.clip(depthwise_windows(x, c["weights"], p, 0.0) + c["bias"], p["act_min"], p["act_max"])
+    return [out.astype(np.float32).reshape(inputs[0].shape[:-3] + out.shape[1:])]
+
+
+@register
+class DepthwiseConv2D(OpDef):
+    name = "depthwise_conv2d"
+    arity = (2, 3)
+    kernels = {"depthwise_conv2d_s8": run_s8, "depthwise_conv2d_f32": run_f32}
+
+    def check(self, node: Node, graph: Graph) -> None:
+        w = graph.tensor(node.inputs[1])
+        x = graph.tensor(node.inputs[0])
+        expect(w.is_const and len(w.shape) == 4 and w.shape[0] == 1, node, "weights must be a constant [1,KH,KW,C]")
+        dm = node.attrs.get("depth_multiplier", 1)
+        expect(len(x.shape) == 4 and x.shape[3] * dm == w.shape[3], node,
+               f"input channels {x.shape[-1]} x multiplier {dm} do not match weights {list(w.shape)}")
+        check_window(node, graph, w.shape[1], w.shape[2], w.shape[3])
+
+    def macs(self, node: Node, graph: Graph) -> int:
+        w = graph.tensor(node.inputs[1]).shape
+        return int(np.prod(graph.tensor(node.outputs[0]).shape)) * w[1] * w[2]
+
+    def lower(self, node: Node, graph: Graph) -> Step:
+        w = graph.tensor(node.inputs[1])
+        n_out = w.shape[3]
+        weights = w.data.reshape(w.shape[1:])
+        params = (window_geometry(node, graph, w.shape[1], w.shape[2]) | output_bounds(node, graph)
+                  | {"depth_multiplier": int(node.attrs.get("depth_multiplier", 1))})
+        step = Step("", node.name, [node.inputs[0]], [node.outputs[0]], params, macs=self.macs(node, graph))
+        if is_int8(graph, node):
+            check_weights_symmetric(graph, node)
+            mult, shift = per_channel_requant(graph, node, n_out)
+            step.kernel = "depthwise_conv2d_s8"
+            step.params |= {"in_zp": quant(graph, node.inputs[0], node).zp,
+                            "out_zp": quant(graph, node.outputs[0], node).zp}
+            step.consts = {"weights": weights, "bias": folded_bias(graph, node, weights, 2),
+                           "mult": mult, "shift": shift}
+        else:
+            step.kernel = "depthwise_conv2d_f32"
+            step.consts = {"weights": weights.astype(np.float32), "bias": float_bias(graph, node, n_out)}
+        return step

@@ -1,0 +1,43 @@
+"""Max pooling, NHWC, over the window's valid positions; int8 and float32."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyc.ir import Graph, Node
+from tinyc.lower.plan import Step
+from tinyc.ops import OpDef, expect, register
+from tinyc.ops._common import batch_view, check_window, is_int8, output_bounds, patches, quant, window_geometry
+
+
+def window_max(x: np.ndarray, p: dict, lowest: float) -> np.ndarray:
+    pads = (p["pad_top"], p["pad_left"], p["pad_bottom"], p["pad_right"])
+    return patches(x, p["k_h"], p["k_w"], (p["stride_h"], p["stride_w"]), (1, 1), pads, lowest).max(axis=(4, 5))
+
+
+def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    p = step.params
+    x = batch_view(inputs[0], 4)
+    lowest = -128 if x.dtype == np.int8 else -np.inf
+    out = np.clip(window_max(x, p, lowest), p["act_min"], p["act_max"]).astype(x.dtype)
+    return [out.reshape(inputs[0].shape[:-3] + out.shape[1:])]
+
+
+@register
+class MaxPool2D(OpDef):
+    name = "max_pool2d"
+    kernels = {"max_pool2d_s8": run, "max_pool2d_f32": run}
+
+    def check(self, node: Node, graph: Graph) -> None:
+        kh, kw = node.attrs["kernel"]
+        x = graph.tensor(node.inputs[0])
+        check_window(node, graph, kh, kw, x.shape[-1] if len(x.shape) == 4 else -1)
+        if is_int8(graph, node):
+            qi, qo = quant(graph, node.inputs[0], node), quant(graph, node.outputs[0], node)
+            expect(qi.s == qo.s and qi.zp == qo.zp, node, "int8 max pooling needs equal input/output quantization")
+
+    def lower(self, node: Node, graph: Graph) -> Step:
+        kh, kw = node.attrs["kernel"]
+        params = window_geometry(node, graph, kh, kw) | output_bounds(node, graph)
+        kernel = "max_pool2d_s8" if is_int8(graph, node) else "max_pool2d_f32"
+        return Step(kernel, node.name, [node.inputs[0]], [node.outputs[0]], params)

@@ -1,0 +1,43 @@
+"""A stand-alone clamp activation (ReLU, ReLU6, ReLU-N1-to-1); int8 requantizes as TFLM's ReluQuantized.
+
+Usually fused into the producing conv/fc/add by tinyc.passes; this op remains where fusion is impossible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyc.ir import Graph, Node
+from tinyc.lower.plan import Step
+from tinyc.numerics import multiply_by_quantized_multiplier, quantize_multiplier
+from tinyc.ops import OpDef, register
+from tinyc.ops._common import activation_of, is_int8, output_bounds, quant
+
+
+def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    p = step.params
+    out = multiply_by_quantized_multiplier(inputs[0].astype(np.int64) - p["in_zp"], p["mult"], p["shift"])
+    return [np.clip(out + p["out_zp"], p["act_min"], p["act_max"]).astype(np.int8)]
+
+
+def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    return [np.clip(inputs[0], step.params["act_min"], step.params["act_max"]).astype(np.float32)]
+
+
+@register
+class Relu(OpDef):
+    name = "relu"
+    kernels = {"relu_s8": run_s8, "relu_f32": run_f32}
+
+    def check(self, node: Node, graph: Graph) -> None:
+        activation_of(node)
+
+    def lower(self, node: Node, graph: Graph) -> Step:
+        step = Step("relu_f32", node.name, [node.inputs[0]], [node.outputs[0]], dict(output_bounds(node, graph)))
+        if is_int8(graph, node):
+            qi, qo = quant(graph, node.inputs[0], node), quant(graph, node.outputs[0], node)
+            mult, shift = quantize_multiplier(qi.s / qo.s)
+            step.kernel = "relu_s8"
+            step.params |= {"in_zp": qi.zp, "out_zp": qo.zp, "mult": mult, "shift": shift,
+                            "size": graph.tensor(node.inputs[0]).size}
+        return step
