@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from tinyc.ir import Graph
-from tinyc.lower.plan import Plan, Step
-from tinyc.ops import REGISTRY
+from tinyc.lower.plan import Buffer, Plan, Step
 
 
 def lower(graph: Graph) -> Plan:
+    from tinyc.ops import REGISTRY  # the op modules import Step from this package
+
     graph.verify()
     return Plan(graph, [REGISTRY[node.op].lower(node, graph) for node in graph.nodes])
 
 
-__all__ = ["Plan", "Step", "lower"]
+__all__ = ["Buffer", "Plan", "Step", "lower"]

@@ -1,0 +1,70 @@
+"""The `tinyc` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+from tinyc.errors import TinycError
+
+
+class _Group(click.Group):
+    """Turns every TinycError (and unreadable files) into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201
+        try:
+            return super().invoke(ctx)
+        except TinycError as exc:
+            click.echo(f"tinyc: error: {exc}", err=True)
+            sys.exit(2)
+        except OSError as exc:
+            click.echo(f"tinyc: error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="tinyc")
+def main() -> None:
+    """Compile small neural networks to fast, heap-free, bit-exact C for microcontrollers."""
+
+
+MODEL = click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+
+
+@main.command()
+@MODEL
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def inspect(model: Path, as_json: bool) -> None:
+    """Show each node: op, shapes, dtypes, quantization, MACs and parameter bytes."""
+    from tinyc.frontends import load_model
+    from tinyc.inspect import render_table, summarize
+
+    summary = summarize(load_model(model))
+    click.echo(json.dumps(summary, indent=1) if as_json else render_table(summary))
+
+
+@main.command()
+@MODEL
+@click.option("-i", "--input", "input_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="IN.npy: one input of the model's shape, or N inputs stacked on a new leading axis.")
+@click.option("-o", "--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="OUT.npy: the outputs, in the same form and in the model's output dtype.")
+@click.option("--target", default="ref", show_default=True,
+              help="ref (reference runtime), host (generated C on this machine) or a board id (QEMU).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a JSON report (board targets: instructions, flash, RAM).")
+def run(model: Path, input_path: Path, output_path: Path, target: str, report_path: Path | None) -> None:
+    """Run MODEL on inputs with the reference runtime, the generated C on the host, or an emulated board."""
+    from tinyc.pipeline import build_plan, load_inputs, run_on_target
+
+    plan = build_plan(model)
+    batch, single = load_inputs(plan.graph, input_path)
+    outputs, report = run_on_target(plan, batch, target)
+    np.save(output_path, outputs[0] if single else outputs)
+    if report_path is not None:
+        report_path.write_text(json.dumps(report, indent=1) + "\n")
+    click.echo(f"{target}: {len(batch)} input(s) -> {output_path}", err=True)
