@@ -39,6 +39,12 @@ class _Reader:
         if self.model.SubgraphsLength() != 1:
             raise ModelError(f"{path}: expected one subgraph, found {self.model.SubgraphsLength()}")
         self.sub = self.model.Subgraphs(0)
+        # every vector entry costs at least 4 bytes: a larger count is a corrupt length, not a big model
+        for what, count in (("buffers", self.model.BuffersLength()), ("tensors", self.sub.TensorsLength()),
+                            ("operators", self.sub.OperatorsLength()),
+                            ("operator codes", self.model.OperatorCodesLength())):
+            if count * 4 > len(data):
+                raise ModelError(f"{path}: malformed TFLite file ({count} {what} in {len(data)} bytes)")
         self.g = Graph(name=path.stem, source=str(path))
         self.names: dict[int, str] = {}
 
