@@ -58,6 +58,7 @@ def expect(cond: bool, node: Node, message: str) -> None:
 from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     add,
     avg_pool2d,
+    batch_norm,
     conv2d,
     depthwise_conv2d,
     fully_connected,

@@ -6,7 +6,7 @@ import numpy as np
 
 from tinyc.errors import GraphError
 from tinyc.ir import Graph, Node, Quant
-from tinyc.numerics import activation_range, multiply_by_quantized_multiplier
+from tinyc.numerics import activation_range
 
 ACTIVATIONS = ("none", "relu", "relu6", "relu_n1_to_1")
 FLOAT_BOUNDS = {"none": (-np.inf, np.inf), "relu": (0.0, np.inf), "relu6": (0.0, 6.0), "relu_n1_to_1": (-1.0, 1.0)}
@@ -31,11 +31,6 @@ def patches(x: np.ndarray, kh: int, kw: int, stride: tuple[int, int], dilation: 
     eff_h, eff_w = (kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1
     win = np.lib.stride_tricks.sliding_window_view(xp, (eff_h, eff_w), axis=(1, 2))
     return win[:, :: stride[0], :: stride[1], :, :: dilation[0], :: dilation[1]]
-
-
-def requantize(acc: np.ndarray, mult: np.ndarray, shift: np.ndarray, out_zp: int, lo: int, hi: int) -> np.ndarray:
-    out = multiply_by_quantized_multiplier(acc, mult, shift) + out_zp
-    return np.clip(out, lo, hi).astype(np.int8)
 
 
 def quant(graph: Graph, name: str, node: Node) -> Quant:

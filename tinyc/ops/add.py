@@ -10,7 +10,8 @@ import numpy as np
 
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
-from tinyc.numerics import multiply_by_quantized_multiplier, quantize_multiplier_smaller_than_one
+from tinyc._kernels import add as _add
+from tinyc.numerics import quantize_multiplier_smaller_than_one
 from tinyc.ops import OpDef, expect, register
 from tinyc.ops._common import is_int8, output_bounds, quant
 
@@ -19,12 +20,13 @@ LEFT_SHIFT = 20  # TFLM's headroom shift for int8 addition
 
 def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     p, c = step.params, step.consts
-    a = inputs[0].astype(np.int64)
-    b = inputs[1].astype(np.int64) if len(inputs) > 1 else c["other"].astype(np.int64)
-    sa = multiply_by_quantized_multiplier((a - p["a_zp"]) << LEFT_SHIFT, p["a_mult"], p["a_shift"])
-    sb = multiply_by_quantized_multiplier((b - p["b_zp"]) << LEFT_SHIFT, p["b_mult"], p["b_shift"])
-    out = multiply_by_quantized_multiplier(sa + sb, p["out_mult"], p["out_shift"]) + p["out_zp"]
-    return [np.clip(out, p["act_min"], p["act_max"]).astype(np.int8)]
+    b = inputs[1] if len(inputs) > 1 else c["other"]
+    shape = inputs[0].shape[:1] + (b.shape[1:] if len(inputs) > 1 else b.shape)
+    a = np.ascontiguousarray(np.broadcast_to(inputs[0], shape)).reshape(-1)
+    out = _add.add_s8(a, np.ascontiguousarray(b).reshape(-1), p["a_zp"], p["b_zp"], p["a_mult"], p["a_shift"],
+                      p["b_mult"], p["b_shift"], p["out_mult"], p["out_shift"], p["out_zp"], p["act_min"],
+                      p["act_max"], LEFT_SHIFT)
+    return [out.reshape(shape)]
 
 
 def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:

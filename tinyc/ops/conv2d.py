@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyc._kernels import conv2d as _conv2d
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
 from tinyc.ops import OpDef, expect, register
@@ -19,10 +20,10 @@ from tinyc.ops._common import (
     output_bounds,
     patches,
     quant,
-    requantize,
     window_geometry,
 )
 from tinyc.numerics import quantize_multiplier
+from tinyc.ops._hybrid import lower_conv2d_hybrid, run_conv2d_hybrid
 
 
 def per_channel_requant(graph: Graph, node: Node, n_out: int) -> tuple[np.ndarray, np.ndarray]:
@@ -67,9 +68,11 @@ def dot_windows(x: np.ndarray, w: np.ndarray, g: dict, pad_value: float) -> np.n
 
 def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     p, c = step.params, step.consts
-    x = batch_view(inputs[0], 4)
-    acc = dot_windows(x, c["weights"], p, p["in_zp"]).astype(np.int64) + c["bias"]
-    out = requantize(acc, c["mult"], c["shift"], p["out_zp"], p["act_min"], p["act_max"])
+    x = np.ascontiguousarray(batch_view(inputs[0], 4))
+    out = _conv2d.conv2d_s8(
+        x, c["weights"], c["bias"], c["mult"], c["shift"], p["stride_h"], p["stride_w"], p["dil_h"],
+        p["dil_w"], p["pad_top"], p["pad_left"], p["pad_bottom"], p["pad_right"], p["in_zp"], p["out_zp"],
+        p["act_min"], p["act_max"])
     return [out.reshape(inputs[0].shape[:-3] + out.shape[1:])]
 
 
@@ -85,7 +88,7 @@ def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 class Conv2D(OpDef):
     name = "conv2d"
     arity = (2, 3)
-    kernels = {"conv2d_s8": run_s8, "conv2d_f32": run_f32}
+    kernels = {"conv2d_s8": run_s8, "conv2d_f32": run_f32, "conv2d_hybrid": run_conv2d_hybrid}
 
     def check(self, node: Node, graph: Graph) -> None:
         w = graph.tensor(node.inputs[1])
@@ -113,6 +116,8 @@ class Conv2D(OpDef):
                             "out_zp": quant(graph, node.outputs[0], node).zp}
             step.consts = {"weights": w.data, "bias": folded_bias(graph, node, w.data, 0),
                            "mult": mult, "shift": shift}
+        elif w.dtype == "int8":  # float activations, int8 weights: TFLite's hybrid conv
+            lower_conv2d_hybrid(graph, node, step, float_bias(graph, node, n_out))
         else:
             step.kernel = "conv2d_f32"
             step.consts = {"weights": w.data.astype(np.float32), "bias": float_bias(graph, node, n_out)}

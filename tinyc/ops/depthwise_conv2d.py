@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyc._kernels import depthwise_conv2d as _depthwise
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
 from tinyc.ops import OpDef, expect, register
@@ -14,7 +15,6 @@ from tinyc.ops._common import (
     output_bounds,
     patches,
     quant,
-    requantize,
     window_geometry,
 )
 from tinyc.ops.conv2d import check_weights_symmetric, float_bias, folded_bias, per_channel_requant
@@ -32,9 +32,11 @@ def depthwise_windows(x: np.ndarray, w: np.ndarray, g: dict, pad_value: float) -
 
 def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     p, c = step.params, step.consts
-    x = batch_view(inputs[0], 4)
-    acc = depthwise_windows(x, c["weights"], p, p["in_zp"]).astype(np.int64) + c["bias"]
-    out = requantize(acc, c["mult"], c["shift"], p["out_zp"], p["act_min"], p["act_max"])
+    x = np.ascontiguousarray(batch_view(inputs[0], 4))
+    out = _depthwise.depthwise_conv2d_s8(
+        x, c["weights"], c["bias"], c["mult"], c["shift"], p["depth_multiplier"], p["stride_h"],
+        p["stride_w"], p["dil_h"], p["dil_w"], p["pad_top"], p["pad_left"], p["pad_bottom"], p["pad_right"],
+        p["in_zp"], p["out_zp"], p["act_min"], p["act_max"])
     return [out.reshape(inputs[0].shape[:-3] + out.shape[1:])]
 
 

@@ -7,19 +7,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyc._kernels import fully_connected as _fc
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
 from tinyc.ops import OpDef, expect, register
-from tinyc.ops._common import is_int8, output_bounds, quant, requantize
+from tinyc.ops._common import is_int8, output_bounds, quant
 from tinyc.ops.conv2d import check_weights_symmetric, float_bias, folded_bias, per_channel_requant
 
 
 def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     p, c = step.params, step.consts
     n = inputs[0].shape[0]
-    x = inputs[0].reshape(-1, p["depth"]).astype(np.float64)
-    acc = (x @ c["weights"].astype(np.float64).T).astype(np.int64) + c["bias"]
-    out = requantize(acc, c["mult"], c["shift"], p["out_zp"], p["act_min"], p["act_max"])
+    x = np.ascontiguousarray(inputs[0].reshape(-1, p["depth"]))
+    out = _fc.fully_connected_s8(x, c["weights"], c["bias"], c["mult"], c["shift"], p["out_zp"],
+                                 p["act_min"], p["act_max"])
     return [out.reshape((n,) + tuple(p["out_shape"]))]
 
 

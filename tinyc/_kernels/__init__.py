@@ -1,0 +1,1 @@
+"""Compiled Cython kernels of the reference runtime (built from cython_kernels/*.pyx by setup.py)."""
