@@ -1,0 +1,129 @@
+/* QEMU TCG plugin (plugin API version 1, QEMU 7.x): counts the guest instructions executed in each
+ * window from the entry of one address to the entry of another, e.g. two marker functions around an
+ * inference. QEMU 7.2 ships no qemu-plugin.h, so the few API functions used are declared here.
+ *
+ * Arguments: begin=<hex addr>, end=<hex addr>, out=<file>, mode=tb|insn (default tb).
+ * Writes one line per window ("<count>\n") to <file> as soon as the window closes.
+ *
+ * Counting: a global counter is advanced by inline TCG ops, either once per translation block by its
+ * instruction count (mode=tb) or once per instruction (mode=insn). The instructions at the two
+ * addresses get a callback that reads the counter; a block's inline add runs at its start, so the
+ * callback subtracts the block's instructions from this one onwards. mode=tb assumes blocks run to
+ * their end, which holds for code that raises no exceptions inside the window; mode=insn needs no
+ * such assumption and is the cross-check.
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef uint64_t qemu_plugin_id_t;
+typedef struct qemu_info_t qemu_info_t; /* not read */
+struct qemu_plugin_tb;
+struct qemu_plugin_insn;
+enum qemu_plugin_cb_flags { QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_CB_R_REGS, QEMU_PLUGIN_CB_RW_REGS };
+enum qemu_plugin_op { QEMU_PLUGIN_INLINE_ADD_U64 };
+typedef void (*qemu_plugin_vcpu_tb_trans_cb_t)(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
+typedef void (*qemu_plugin_vcpu_udata_cb_t)(unsigned int vcpu_index, void *userdata);
+typedef void (*qemu_plugin_udata_cb_t)(qemu_plugin_id_t id, void *userdata);
+
+void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id, qemu_plugin_vcpu_tb_trans_cb_t cb);
+void qemu_plugin_register_vcpu_tb_exec_inline(struct qemu_plugin_tb *tb, enum qemu_plugin_op op, void *ptr,
+                                              uint64_t imm);
+void qemu_plugin_register_vcpu_insn_exec_inline(struct qemu_plugin_insn *insn, enum qemu_plugin_op op,
+                                                void *ptr, uint64_t imm);
+void qemu_plugin_register_vcpu_insn_exec_cb(struct qemu_plugin_insn *insn, qemu_plugin_vcpu_udata_cb_t cb,
+                                            enum qemu_plugin_cb_flags flags, void *userdata);
+void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t cb, void *userdata);
+size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
+struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb, size_t idx);
+uint64_t qemu_plugin_insn_vaddr(const struct qemu_plugin_insn *insn);
+void qemu_plugin_outs(const char *string);
+
+__attribute__((visibility("default"))) int qemu_plugin_version = 1;
+
+static uint64_t executed;   /* instructions executed so far (per mode=tb: including the current block) */
+static uint64_t begin_addr, end_addr;
+static uint64_t window_start;
+static bool in_window;
+static bool per_insn;
+static FILE *out;
+
+/* userdata of a marker callback: the marker flag in bit 63, the instructions to discount below it */
+#define MARK_END (UINT64_C(1) << 63)
+
+static void on_marker(unsigned int vcpu_index, void *userdata) {
+    (void)vcpu_index;
+    const uint64_t data = (uint64_t)(uintptr_t)userdata;
+    const uint64_t now = executed - (data & ~MARK_END); /* instructions executed before this one */
+    if (!(data & MARK_END)) {
+        if (!in_window) {
+            in_window = true;
+            window_start = now;
+        }
+    } else if (in_window) {
+        in_window = false;
+        fprintf(out, "%" PRIu64 "\n", now - window_start);
+        fflush(out);
+    }
+}
+
+static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
+    (void)id;
+    const size_t n = qemu_plugin_tb_n_insns(tb);
+    if (!per_insn) qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &executed, n);
+    for (size_t i = 0; i < n; i++) {
+        struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+        const uint64_t vaddr = qemu_plugin_insn_vaddr(insn);
+        if (vaddr == begin_addr || vaddr == end_addr) {
+            /* mode=tb: the block's n were added at its start; mode=insn: nothing added yet for this one */
+            const uint64_t discount = per_insn ? 0 : n - i;
+            const uint64_t data = discount | (vaddr == end_addr ? MARK_END : 0);
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_marker, QEMU_PLUGIN_CB_NO_REGS,
+                                                   (void *)(uintptr_t)data);
+        }
+        if (per_insn) qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &executed, 1);
+    }
+}
+
+static void on_atexit(qemu_plugin_id_t id, void *userdata) {
+    (void)id;
+    (void)userdata;
+    if (out) fclose(out);
+    out = NULL;
+}
+
+__attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
+                                                               int argc, char **argv) {
+    (void)info;
+    const char *path = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strncmp(arg, "begin=", 6) == 0) {
+            begin_addr = strtoull(arg + 6, NULL, 0);
+        } else if (strncmp(arg, "end=", 4) == 0) {
+            end_addr = strtoull(arg + 4, NULL, 0);
+        } else if (strncmp(arg, "out=", 4) == 0) {
+            path = arg + 4;
+        } else if (strcmp(arg, "mode=insn") == 0) {
+            per_insn = true;
+        } else if (strcmp(arg, "mode=tb") != 0) {
+            qemu_plugin_outs("icount: unknown argument\n");
+            return -1;
+        }
+    }
+    if (!path || !begin_addr || !end_addr || begin_addr == end_addr) {
+        qemu_plugin_outs("icount: needs begin=, end= (distinct, non-zero) and out=\n");
+        return -1;
+    }
+    out = fopen(path, "w");
+    if (!out) {
+        qemu_plugin_outs("icount: cannot open the out= file\n");
+        return -1;
+    }
+    qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
+    qemu_plugin_register_atexit_cb(id, on_atexit, NULL);
+    return 0;
+}
