@@ -68,3 +68,36 @@ def run(model: Path, input_path: Path, output_path: Path, target: str, report_pa
     if report_path is not None:
         report_path.write_text(json.dumps(report, indent=1) + "\n")
     click.echo(f"{target}: {len(batch)} input(s) -> {output_path}", err=True)
+
+
+@main.command(name="compile")
+@MODEL
+@click.option("--board", default="host", show_default=True, help="A board id (see `tinyc boards`) or host.")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The folder to write (replaced if it holds an earlier output).")
+@click.option("--name", help="C name prefix of the library (default: from the model file).")
+def compile_(model: Path, board: str, out_dir: Path, name: str | None) -> None:
+    """Write MODEL as a self-contained, heap-free C99 library for a board."""
+    from tinyc.pipeline import build_plan, compile_library
+
+    report = compile_library(build_plan(model), out_dir, board, name)
+    t = report["totals"]
+    click.echo(f"{out_dir}: {t['macs']:,} MACs, {t['weight_bytes']:,} bytes of weights, "
+               f"{t['arena_bytes']:,} bytes of arena")
+
+
+@main.command()
+def boards() -> None:
+    """List the boards tinyc knows, with their cores, memories and emulation status."""
+    from tinyc.boards import all_boards
+
+    rows = [(b.id, b.core, f"{b.flash_kib} KiB", f"{b.ram_kib} KiB", f"{b.clock_mhz} MHz", b.status)
+            for b in all_boards()]
+    head = ("board", "core", "flash", "RAM", "clock", "status")
+    widths = [max(len(r[c]) for r in [head, *rows]) for c in range(len(head))]
+    for row in [head, *rows]:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+from tinyc.quant.cli import quantize  # noqa: E402
+
+main.add_command(quantize)
