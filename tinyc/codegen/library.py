@@ -1,0 +1,172 @@
+"""Plan -> the text of every file of the generated C library (nothing is written here)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import tinyc
+from tinyc.codegen.cformat import c_identifier, c_initializer, c_type
+from tinyc.codegen.kernels import Call, KernelSet, buffer_pointer, io_arg, step_calls
+from tinyc.codegen.render import environment
+from tinyc.errors import TinycError
+from tinyc.ir import Graph
+from tinyc.lower.plan import Buffer, Plan
+
+
+@dataclass
+class IOTensor:
+    """A graph input or output as the C API sees it."""
+
+    name: str  # graph tensor name
+    arg: str  # C parameter name: input / input0 ...
+    macro: str  # macro prefix: MODEL_INPUT / MODEL_INPUT0 ...
+    ctype: str
+    dtype: str
+    shape: tuple[int, ...]
+    elements: int
+    nbytes: int
+    scale: float | None
+    zero_point: int | None
+
+
+@dataclass
+class WeightArray:
+    name: str
+    ctype: str
+    length: int
+    nbytes: int
+    body: str
+
+
+def io_tensors(graph: Graph, kind: str, names: list[str], model_macro: str) -> list[IOTensor]:
+    out = []
+    for k, name in enumerate(names):
+        t = graph.tensor(name)
+        q = t.quant
+        suffix = kind.upper() if len(names) == 1 else f"{kind.upper()}{k}"
+        out.append(IOTensor(name, io_arg(kind, k, len(names)), f"{model_macro}_{suffix}", c_type(t.dtype),
+                            t.dtype, t.shape, t.size, t.nbytes, q.s if q is not None else None,
+                            q.zp if q is not None else None))
+    return out
+
+
+def step_ids(plan: Plan) -> list[str]:
+    """A unique C identifier per step, from its node name."""
+    seen: set[str] = set()
+    ids = []
+    for step in plan.steps:
+        base = c_identifier(step.node)
+        ident, n = base, 1
+        while ident in seen:
+            ident, n = f"{base}_{n}", n + 1
+        seen.add(ident)
+        ids.append(ident)
+    return ids
+
+
+def weight_arrays(plan: Plan, ids: list[str]) -> list[WeightArray]:
+    arrays = []
+    for step, sid in zip(plan.steps, ids, strict=True):
+        for key, arr in step.consts.items():
+            arr = np.ascontiguousarray(arr)
+            arrays.append(WeightArray(f"tinyc_w_{sid}_{c_identifier(key)}", c_type(arr.dtype),
+                                      max(arr.size, 1), arr.nbytes, c_initializer(arr)))
+    return arrays
+
+
+def io_copies(plan: Plan, inputs: list[IOTensor], outputs: list[IOTensor]) -> tuple[list[Call], list[Call]]:
+    """Copies for graph inputs/outputs whose planned buffer is not the caller's own (identity graphs)."""
+    n_in, n_out = len(inputs), len(outputs)
+    pre, post = [], []
+    for k, io in enumerate(inputs):
+        buf = plan.buffers.get(io.name)
+        if buf is not None and buf != Buffer("input", index=k):
+            dst = buffer_pointer(buf, io.ctype, n_in, n_out)
+            pre.append(Call(f"memcpy({dst}, {io.arg}, {io.nbytes});", f"input '{io.name}' lives elsewhere"))
+    for k, io in enumerate(outputs):
+        buf = plan.buffers.get(io.name)
+        if buf is None:
+            raise TinycError(f"graph output '{io.name}' has no planned buffer (run plan_memory first)")
+        if buf != Buffer("output", index=k):
+            src = buffer_pointer(buf, io.ctype, n_in, n_out)
+            post.append(Call(f"memcpy({io.arg}, {src}, {io.nbytes});", f"output '{io.name}'"))
+    return pre, post
+
+
+def render_library(plan: Plan, name: str, board: Any = None) -> tuple[dict[str, str], dict]:
+    """All files of the library as text, and the facts the report needs."""
+    env = environment()
+    graph = plan.graph
+    macro = name.upper()
+    inputs = io_tensors(graph, "input", graph.inputs, macro)
+    outputs = io_tensors(graph, "output", graph.outputs, macro)
+    ids = step_ids(plan)
+    weights = weight_arrays(plan, ids)
+    kernels = KernelSet(env, plan)
+    calls: list[Call] = []
+    functions: list[str | None] = []
+    for step, sid in zip(plan.steps, ids, strict=True):
+        step_code, fn = step_calls(kernels, step, sid)
+        calls += step_code
+        functions.append(fn)
+    pre, post = io_copies(plan, inputs, outputs)
+    facts = {
+        "name": name,
+        "macro": macro,
+        "version": tinyc.__version__,
+        "source": graph.source or graph.name,
+        "board": board_id(board),
+        "inputs": inputs,
+        "outputs": outputs,
+        "arena_size": plan.arena_size,
+        "scratch_size": kernels.static_scratch,
+        "macs": sum(s.macs for s in plan.steps),
+        "weight_bytes": sum(w.nbytes for w in weights),
+        "n_steps": len(plan.steps),
+        "uses_memcpy": any("memcpy" in c.code for c in calls + pre + post),
+    }
+    files = {
+        f"{name}.h": env.get_template("model.h.j2").render(facts),
+        f"{name}.c": env.get_template("model.c.j2").render(
+            facts | {"weights": weights, "kernels": kernels.sources, "calls": calls, "pre": pre,
+                     "post": post}),
+        "tinyc_fixedpoint.h": env.get_template("tinyc_fixedpoint.h.j2").render(facts),
+        "CMakeLists.txt": env.get_template("CMakeLists.txt.j2").render(facts),
+        "library.json": library_json(name, graph),
+    }
+    return files, facts | {"functions": functions}
+
+
+def board_id(board: Any) -> str | None:
+    if board is None:
+        return None
+    for attr in ("id", "name"):
+        value = getattr(board, attr, None)
+        if isinstance(value, str):
+            return value
+    return str(board)
+
+
+def library_json(name: str, graph: Graph) -> str:
+    """PlatformIO library manifest: the folder is the library; C99, no FMA contraction."""
+    doc = {
+        "name": name,
+        "version": tinyc.__version__,
+        "description": f"{graph.name or name}: neural network compiled to C99 by tinyc (no heap)",
+        "keywords": ["tinyc", "neural-network", "tinyml"],
+        "frameworks": "*",
+        "platforms": "*",
+        "build": {
+            "srcDir": ".",
+            "includeDir": ".",
+            "srcFilter": ["+<*.c>"],
+            "flags": ["-std=c99", "-ffp-contract=off"],
+            "unflags": ["-std=gnu99", "-std=gnu11", "-std=gnu17", "-std=c11", "-std=c17"],
+        },
+        "export": {"include": ["*.c", "*.h", "library.json", "CMakeLists.txt", "report.json"]},
+    }
+    return json.dumps(doc, indent=2) + "\n"

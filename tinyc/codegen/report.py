@@ -1,0 +1,56 @@
+"""report.json: per-layer cost and placement, and the totals of the generated library."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinyc.lower.plan import Plan
+
+
+def build_report(plan: Plan, facts: dict[str, Any], files: list[str]) -> dict[str, Any]:
+    graph = plan.graph
+    layers = []
+    for step, fn in zip(plan.steps, facts["functions"], strict=True):
+        out = step.outputs[0]
+        buf = plan.buffers.get(out)
+        layers.append({
+            "node": step.node,
+            "kernel": step.kernel,
+            "function": fn,
+            "macs": int(step.macs),
+            "weight_bytes": int(sum(np.asarray(a).nbytes for a in step.consts.values())),
+            "output_bytes": graph.tensor(out).nbytes,
+            "output_region": buf.region if buf else None,
+            "arena_offset": buf.offset if buf and buf.region == "arena" else None,
+            "scratch_bytes": int(step.scratch),
+            "alias": bool(step.alias),
+        })
+    return {
+        "generator": f"tinyc {facts['version']}",
+        "name": facts["name"],
+        "source": facts["source"],
+        "board": facts["board"],
+        "files": sorted(files + ["report.json"]),
+        "inputs": [io_entry(t) for t in facts["inputs"]],
+        "outputs": [io_entry(t) for t in facts["outputs"]],
+        "layers": layers,
+        "totals": {
+            "steps": len(plan.steps),
+            "kernel_functions": len({fn for fn in facts["functions"] if fn}),
+            "macs": int(facts["macs"]),
+            "weight_bytes": int(facts["weight_bytes"]),
+            "arena_bytes": int(plan.arena_size),
+            "arena_lower_bound": int(plan.lower_bound),
+            "scratch_bytes": int(facts["scratch_size"]),
+            "ram_bytes": int(plan.arena_size) + int(facts["scratch_size"]),
+            "input_bytes": sum(t.nbytes for t in facts["inputs"]),
+            "output_bytes": sum(t.nbytes for t in facts["outputs"]),
+        },
+    }
+
+
+def io_entry(t: Any) -> dict[str, Any]:
+    return {"name": t.name, "dtype": t.dtype, "shape": list(t.shape), "bytes": t.nbytes,
+            "scale": t.scale, "zero_point": t.zero_point}
