@@ -101,3 +101,7 @@ def boards() -> None:
 from tinyc.quant.cli import quantize  # noqa: E402
 
 main.add_command(quantize)
+
+from tinyc.llm.cli import generate  # noqa: E402
+
+main.add_command(generate)

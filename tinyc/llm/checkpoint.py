@@ -1,0 +1,89 @@
+"""Frontend: llama2.c legacy checkpoints (`model.bin`), read as plain little-endian numbers, never unpickled.
+
+Layout: 7 int32 (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size (negative: separate
+classifier), seq_len), then float32 arrays in llama2.c's order: token embedding, rms_att, wq, wk, wv, wo,
+rms_ffn, w1, w2, w3, rms_final, freq_cis_real, freq_cis_imag ([seq_len, head_size/2] each, unused: tinyc
+computes RoPE tables as run.c does), then the classifier when not shared. The file is untrusted: every header
+field is checked and the file size must be exactly what the header implies.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tinyc.errors import ModelError
+from tinyc.llm.model import LlamaConfig, LlamaModel
+
+HEADER_FIELDS = ("dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len")
+HEADER_BYTES = 4 * len(HEADER_FIELDS)
+# Generous bounds: anything beyond these is not a model for a microcontroller (or not a checkpoint).
+LIMITS = {"dim": 1 << 16, "hidden_dim": 1 << 18, "n_layers": 1024, "n_heads": 4096, "n_kv_heads": 4096,
+          "vocab_size": 1 << 20, "seq_len": 1 << 20}
+ORDER = ("tok_emb", "rms_att", "wq", "wk", "wv", "wo", "rms_ffn", "w1", "w2", "w3", "rms_final")
+
+
+def parse_header(raw: bytes, name: str) -> LlamaConfig:
+    """Validate the 7 header ints; raise ModelError naming the file and the field that is wrong."""
+    if len(raw) < HEADER_BYTES:
+        raise ModelError(f"{name}: file is {len(raw)} bytes, shorter than the {HEADER_BYTES}-byte llama2.c "
+                         "header")
+    values = dict(zip(HEADER_FIELDS, (int(v) for v in np.frombuffer(raw[:HEADER_BYTES], "<i4")), strict=True))
+    shared = values["vocab_size"] > 0
+    values["vocab_size"] = abs(values["vocab_size"])
+    for key, value in values.items():
+        if value <= 0:
+            raise ModelError(f"{name}: header field {key} is {value}, must be positive")
+        if value > LIMITS[key]:
+            raise ModelError(f"{name}: header field {key} is {value}, larger than the sane limit "
+                             f"{LIMITS[key]}")
+    dim, heads, kv_heads = values["dim"], values["n_heads"], values["n_kv_heads"]
+    if dim % heads:
+        raise ModelError(f"{name}: header dim {dim} is not a multiple of n_heads {heads}")
+    if kv_heads > heads or heads % kv_heads:
+        raise ModelError(f"{name}: header n_heads {heads} is not a multiple of n_kv_heads {kv_heads}")
+    if (dim // heads) % 2:
+        raise ModelError(f"{name}: head size {dim // heads} (dim {dim} / n_heads {heads}) is odd; RoPE "
+                         "needs pairs")
+    return LlamaConfig(**values, shared_classifier=shared)
+
+
+def expected_size(config: LlamaConfig) -> int:
+    floats = sum(int(np.prod(s)) for s in config.weight_shapes().values())
+    floats += config.seq_len * config.head_size  # freq_cis_real + freq_cis_imag
+    return HEADER_BYTES + 4 * floats
+
+
+def load_checkpoint(path: str | Path) -> LlamaModel:
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such checkpoint file")
+    name = str(path)
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        config = parse_header(f.read(HEADER_BYTES), name)
+    want = expected_size(config)
+    if size != want:
+        what = "truncated" if size < want else f"{size - want} trailing bytes"
+        raise ModelError(f"{name}: file is {size} bytes but its header ({config.describe()}) implies {want} "
+                         f"bytes ({what})")
+    data = np.fromfile(path, dtype="<f4", offset=HEADER_BYTES).astype(np.float32)
+    shapes = config.weight_shapes()
+    weights: dict[str, np.ndarray] = {}
+    offset = 0
+    half = config.seq_len * config.head_size // 2
+    for key in (*ORDER, "freq_cis_real", "freq_cis_imag", "wcls"):
+        if key.startswith("freq_cis"):
+            offset += half
+            continue
+        if key not in shapes:
+            continue
+        n = int(np.prod(shapes[key]))
+        w = data[offset:offset + n].reshape(shapes[key])
+        offset += n
+        if not np.isfinite(w).all():
+            bad = int(np.flatnonzero(~np.isfinite(w.reshape(-1)))[0])
+            raise ModelError(f"{name}: weight {key} holds a non-finite value at flat index {bad}")
+        weights[key] = w
+    return LlamaModel(config=config, weights=weights, source=name)

@@ -1,0 +1,64 @@
+"""`tinyc generate`: run a llama2.c checkpoint on the reference runtime, the host or an emulated board."""
+
+from __future__ import annotations
+
+import codecs
+import sys
+from pathlib import Path
+
+import click
+
+from tinyc.errors import InputError
+
+
+@click.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--tokenizer", "tokenizer_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="llama2.c tokenizer.bin of the checkpoint's vocabulary.")
+@click.option("--prompt", default="", help="Text to start from (after BOS).")
+@click.option("--steps", default=256, show_default=True, type=int,
+              help="Positions to run, prompt included; capped at the checkpoint's seq_len.")
+@click.option("--temperature", default=0.0, show_default=True, type=float, help="0 = greedy.")
+@click.option("--topp", default=0.9, show_default=True, type=float, help="Top-p (nucleus) sampling; 1 = off.")
+@click.option("--seed", default=1, show_default=True, type=int, help="Sampler seed (xorshift state, not 0).")
+@click.option("--quant", type=click.Choice(["f32", "int8"]), default="f32", show_default=True,
+              help="f32: llama2.c's arithmetic; int8: int8 weights, activations and KV cache.")
+@click.option("--group-size", default=64, show_default=True, type=int, help="int8: inputs per scale.")
+@click.option("--target", default="ref", show_default=True,
+              help="ref (reference runtime), host (generated C) or a board (nucleo-h743zi, mps2-an500, ...).")
+@click.option("--ids-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the token ids (prompt, including BOS, then generated), space-separated.")
+@click.option("--c-out", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep the generated C (and the build) in this folder.")
+def generate(model: Path, tokenizer_path: Path, prompt: str, steps: int, temperature: float, topp: float,
+             seed: int, quant: str, group_size: int, target: str, ids_out: Path | None,
+             c_out: Path | None) -> None:
+    """Generate text from a llama2.c checkpoint MODEL, streaming it to stdout."""
+    from tinyc.llm import QuantScheme, Tokenizer, load_checkpoint, lower
+    from tinyc.llm.run import stream_tokens
+
+    ckpt = load_checkpoint(model)
+    tok = Tokenizer.load(tokenizer_path)
+    tok.check_vocab(ckpt.config.vocab_size, str(model))
+    if steps <= 0:
+        raise InputError(f"--steps {steps}: must be positive")
+    steps = min(steps, ckpt.config.seq_len)
+    ids = tok.encode(prompt, bos=True)
+    if len(ids) > steps:
+        raise InputError(f"the prompt is {len(ids)} tokens, more than --steps {steps}")
+    kw = {"group_size": group_size} if quant == "int8" else {}
+    plan = lower(ckpt, QuantScheme.named(quant, **kw), context=steps, name="model")
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    prev = ids[0]
+    out = [ids[0]]
+    for token in stream_tokens(plan, tok, ids, steps, temperature, topp, seed, target, c_out):
+        text = decoder.decode(tok.piece_bytes(prev, token))
+        if text:
+            click.echo(text, nl=False)
+            sys.stdout.flush()
+        out.append(token)
+        prev = token
+    click.echo(decoder.decode(b"", final=True))
+    if ids_out is not None:
+        ids_out.write_text(" ".join(map(str, out)) + "\n")
+    click.echo(f"{target}: {len(out) - 1} tokens ({plan.scheme.tag}, context {plan.context})", err=True)
