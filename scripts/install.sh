@@ -37,7 +37,7 @@ stamp=.venv/.tinyc-installed
 if [[ ! -f $stamp || pyproject.toml -nt $stamp || setup.py -nt $stamp || -n $(find cython_kernels -newer $stamp -name '*.p*' 2>/dev/null) ]]; then
   echo "tinyc setup: installing Python packages into .venv (log: .venv/install.log)"
   { .venv/bin/python -m pip install --upgrade pip "setuptools>=77" wheel "Cython>=3.0,<3.4" "numpy>=2.1,<2.5" &&
-    .venv/bin/python -m pip install --no-build-isolation -e ".[dev]"; } > .venv/install.log 2>&1 \
+    .venv/bin/python -m pip install --no-build-isolation -e ".[dev,torch]"; } > .venv/install.log 2>&1 \
     || { tail -20 .venv/install.log >&2; echo "tinyc setup: pip install failed (see .venv/install.log)" >&2; exit 1; }
   touch "$stamp"
 fi

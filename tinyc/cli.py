@@ -98,10 +98,20 @@ def boards() -> None:
     for row in [head, *rows]:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
 
-from tinyc.quant.cli import quantize  # noqa: E402
 
-main.add_command(quantize)
+def _register_subcommands() -> None:
+    """Commands that live with their stage of the pipeline."""
+    from tinyc.quant.cli import quantize
+    from tinyc.llm.cli import generate
+    from tinyc.bench.cli import bench
+    from tinyc.prune.cli import prune
+    from tinyc.platformio.cli import firmware
 
-from tinyc.llm.cli import generate  # noqa: E402
+    main.add_command(quantize)
+    main.add_command(generate)
+    main.add_command(bench)
+    main.add_command(prune)
+    main.add_command(firmware)
 
-main.add_command(generate)
+
+_register_subcommands()

@@ -180,6 +180,14 @@ def _relu(activation: str):  # noqa: ANN202
     return lambda r, op, ins: ("relu", {"activation": activation})
 
 
+def _transpose(r: _Reader, op, ins: list[str]) -> tuple[str, dict]:  # noqa: ANN001
+    perm = r.g.tensor(ins[1]) if len(ins) > 1 and ins[1] else None
+    if perm is None or not perm.is_const:
+        raise ModelError(f"{r.path}: TRANSPOSE needs a constant permutation input")
+    del ins[1:]
+    return "transpose", {"perm": tuple(int(p) for p in perm.data.reshape(-1))}
+
+
 CONVERTERS = {
     "CONV_2D": _conv,
     "DEPTHWISE_CONV_2D": _depthwise,
@@ -192,4 +200,6 @@ CONVERTERS = {
     "SQUEEZE": _reshape,
     "RELU": _relu("relu"),
     "RELU6": _relu("relu6"),
+    "RELU_N1_TO_1": _relu("relu_n1_to_1"),
+    "TRANSPOSE": _transpose,
 }

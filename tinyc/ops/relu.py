@@ -9,7 +9,7 @@ import numpy as np
 
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
-from tinyc.numerics import multiply_by_quantized_multiplier, quantize_multiplier
+from tinyc.numerics import activation_range, multiply_by_quantized_multiplier, quantize_multiplier
 from tinyc.ops import OpDef, register
 from tinyc.ops._common import activation_of, is_int8, output_bounds, quant
 
@@ -36,8 +36,15 @@ class Relu(OpDef):
         step = Step("relu_f32", node.name, [node.inputs[0]], [node.outputs[0]], dict(output_bounds(node, graph)))
         if is_int8(graph, node):
             qi, qo = quant(graph, node.inputs[0], node), quant(graph, node.outputs[0], node)
-            mult, shift = quantize_multiplier(qi.s / qo.s)
+            if activation_of(node) == "relu6":
+                # TFLM's Relu6 clamps in the input's quantization and ignores the output's
+                lo, hi = activation_range("relu6", qi.s, qi.zp)
+                mult, shift, out_zp = 1 << 30, 1, qi.zp  # the identity multiplier
+                step.params |= {"act_min": lo, "act_max": hi}
+            else:
+                mult, shift = quantize_multiplier(qi.s / qo.s)
+                out_zp = qo.zp
             step.kernel = "relu_s8"
-            step.params |= {"in_zp": qi.zp, "out_zp": qo.zp, "mult": mult, "shift": shift,
+            step.params |= {"in_zp": qi.zp, "out_zp": out_zp, "mult": mult, "shift": shift,
                             "size": graph.tensor(node.inputs[0]).size}
         return step
