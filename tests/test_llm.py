@@ -1,20 +1,24 @@
 """Tiny language models: llama2.c frontend and tokenizer, bit-exact reference runtime, generated C on the host
-and on an emulated Cortex-M7, int8 mode."""
+and on emulated Cortex-M7, Cortex-M55, RISC-V rv32imc and Cortex-M0+ boards, int8 mode, PyTorch frontend."""
 
 from __future__ import annotations
 
+import math
 import shutil
 import struct
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
-from tinyc.errors import InputError, ModelError
+from tinyc.errors import InputError, ModelError, TinycError
 from tinyc.llm import BOS, Decoder, QuantScheme, Sampler, Tokenizer, generate, load_checkpoint, lower
-from tinyc.llm.build import build_board, build_host, elf_sizes, parse_trace, run_board, run_host
-from tinyc.llm.checkpoint import HEADER_BYTES
+from tinyc.llm.build import build_board, build_host, parse_stack, parse_trace, run_board, run_host
+from tinyc.llm.checkpoint import HEADER_BYTES, save_checkpoint
 from tinyc.llm.codegen import write_c, write_main
 from tinyc.llm.mathf import expf, fnv1a_words
+from tinyc.llm.torch_frontend import from_torch, load_torch
+from tinyc.targets import image_size
 
 STEPS = 200
 CONTEXT = 256
@@ -23,6 +27,12 @@ needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not inst
 needs_arm = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or
                                shutil.which("qemu-system-arm") is None,
                                reason="arm-none-eabi-gcc or qemu-system-arm not installed")
+needs_riscv = pytest.mark.skipif(shutil.which("riscv64-unknown-elf-gcc") is None or
+                                 shutil.which("qemu-system-riscv32") is None,
+                                 reason="riscv64-unknown-elf-gcc or qemu-system-riscv32 not installed")
+# emulated boards of the bit-identity tests: board id -> (core, tool marks)
+BOARDS = {"nucleo-h743zi": ("M7", needs_arm), "corstone-300": ("M55", needs_arm),
+          "esp32-c3": ("rv32imc", needs_riscv)}
 
 
 # -- fixtures ---------------------------------------------------------------------------------------------
@@ -215,32 +225,39 @@ def test_sampling_identical_in_c(model, tok, tmp_path, temperature, topp, seed) 
     assert tokens[: len(prompt) - 1] == prompt[1:]
 
 
-# -- priority 3 and 4: emulated Cortex-M7 ------------------------------------------------------------------
-@needs_arm
-def test_cortex_m7_bit_identical(run) -> None:
-    """QEMU mps2-an500: per-step logits hashes and tokens equal the reference; int8 links in 128 KiB RAM."""
+# -- priority 3 and 4: emulated boards ---------------------------------------------------------------------
+@pytest.mark.parametrize("board", [pytest.param(b, marks=m, id=f"{b}-{c}") for b, (c, m) in BOARDS.items()])
+def test_board_bit_identical(run, board) -> None:
+    """QEMU: the per-step logits hashes and tokens of all 200 steps equal the reference's, on the Cortex-M7
+    (DSP dot product; int8 linked with only 128 KiB RAM), the Cortex-M55 (Helium dot product) and rv32imc
+    (soft float, portable dot product). f32 (1 MiB of weights) does not fit the M55's 512 KiB ITCM."""
     write_main(run.plan, run.out, steps=STEPS, trace=1, host_port=False)
-    ram = 128 * 1024 if run.plan.int8 else None
-    elf = build_board(run.out, "mps2-an500", ram=ram)
-    hashes, tokens, _ = parse_trace(run_board(elf, "mps2-an500"))
+    if board == "corstone-300" and not run.plan.int8:
+        with pytest.raises(TinycError, match="needs 10[0-9][0-9] KiB of flash, corstone-300 has 512 KiB"):
+            build_board(run.out, board)
+        return
+    ram_kib = 128 if run.plan.int8 and board == "nucleo-h743zi" else None
+    elf = build_board(run.out, board, ram_kib=ram_kib)
+    out = run_board(elf, board).output
+    hashes, tokens, _ = parse_trace(out)
     assert tokens == run.ids[1:]
     assert hashes == [fnv1a_words(lg) for lg in run.logits]
-    sizes = elf_sizes(elf)
-    assert sizes["weights"] == run.plan.weight_bytes
-    if run.plan.int8:
-        assert sizes["static_ram"] + sizes["stack"] <= 128 * 1024
+    size = image_size(elf)
+    assert size.flash_weights == run.plan.weight_bytes
+    assert size.ram_static >= run.plan.arena_bytes
+    if ram_kib:
+        assert size.ram_static + size.harness_ram + parse_stack(out) <= ram_kib * 1024
 
 
 @needs_arm
-@pytest.mark.parametrize("mode", ["int8"])
-def test_cortex_m3_soft_float_bit_identical(model, mode, tmp_path) -> None:
-    """Cortex-M3 (mps2-an385): no FPU (libgcc soft float), no DSP (portable int8 dot product): same bits."""
-    plan = lower(model, QuantScheme.named(mode), context=64, name="stories")
+def test_cortex_m0plus_soft_float_bit_identical(model, tmp_path) -> None:
+    """Cortex-M0+ (rpi-pico, run by mps2-an385): no FPU (libgcc soft float), no DSP: the same bits."""
+    plan = lower(model, QuantScheme.named("int8"), context=64, name="stories")
     logits: list[np.ndarray] = []
     ids = generate(Decoder(plan).forward, [BOS], 40, Sampler(512), on_logits=lambda p, lg: logits.append(lg))
     write_c(plan, tmp_path)
     write_main(plan, tmp_path, steps=40, trace=1, has_tokenizer=False, host_port=False)
-    hashes, tokens, _ = parse_trace(run_board(build_board(tmp_path, "mps2-an385"), "mps2-an385"))
+    hashes, tokens, _ = parse_trace(run_board(build_board(tmp_path, "rpi-pico"), "rpi-pico").output)
     assert tokens == ids[1:] and hashes == [fnv1a_words(lg) for lg in logits]
 
 
@@ -338,7 +355,8 @@ def test_random_model_host_and_m7_bit_identical(random_model, scheme, tmp_path) 
         assert np.array_equal(np.array(dumps[: len(logits)], np.uint32), np.array(logits).view(np.uint32))
     if shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm"):
         write_main(plan, tmp_path, steps=16, trace=1, has_tokenizer=False, host_port=False)
-        hashes, tokens, _ = parse_trace(run_board(build_board(tmp_path, "mps2-an500")))
+        elf = build_board(tmp_path, "nucleo-h743zi")
+        hashes, tokens, _ = parse_trace(run_board(elf, "nucleo-h743zi").output)
         assert hashes[: len(logits)] == [fnv1a_words(lg) for lg in logits]
 
 
@@ -384,3 +402,175 @@ def test_generate_command_errors(models_dir, tmp_path) -> None:
     assert isinstance(res.exception, ModelError) and "trunc.bin" in str(res.exception)
     res = _cli(models_dir, "--target", "no-such-board")
     assert res.exception is not None and "no-such-board" in str(res.exception)
+
+
+# -- PyTorch frontend: a llama2.c model.py-style module ----------------------------------------------------
+def _needs_torch():
+    return pytest.importorskip("torch", reason="torch is not installed: the PyTorch frontend tests need it")
+
+
+def _torch_llama(vocab: int = 64, tied: bool = True, seed: int = 0):
+    """A small module with llama2.c model.py's structure and names, random weights; forward -> all logits."""
+    torch = _needs_torch()
+    import torch.nn.functional as tf
+    from torch import nn
+
+    @dataclass
+    class ModelArgs:
+        dim: int = 48
+        n_layers: int = 2
+        n_heads: int = 4
+        n_kv_heads: int = 2
+        vocab_size: int = vocab
+        hidden_dim: int = 72
+        norm_eps: float = 1e-5
+        max_seq_len: int = 16
+
+    class RMSNorm(nn.Module):
+        def __init__(self, dim: int, eps: float):
+            super().__init__()
+            self.eps, self.weight = eps, nn.Parameter(torch.ones(dim))
+
+        def forward(self, x):
+            return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+    def rope(x, cos, sin):  # x [b, t, h, hs]: pairs (2i, 2i+1) rotated
+        xr, xi = x.reshape(*x.shape[:-1], -1, 2).unbind(-1)
+        cos, sin = cos[None, :, None, :], sin[None, :, None, :]
+        return torch.stack([xr * cos - xi * sin, xr * sin + xi * cos], dim=-1).flatten(3)
+
+    class Attention(nn.Module):
+        def __init__(self, a: ModelArgs):
+            super().__init__()
+            self.h, self.kvh, self.hs = a.n_heads, a.n_kv_heads, a.dim // a.n_heads
+            self.wq = nn.Linear(a.dim, a.n_heads * self.hs, bias=False)
+            self.wk = nn.Linear(a.dim, a.n_kv_heads * self.hs, bias=False)
+            self.wv = nn.Linear(a.dim, a.n_kv_heads * self.hs, bias=False)
+            self.wo = nn.Linear(a.n_heads * self.hs, a.dim, bias=False)
+
+        def forward(self, x, cos, sin):
+            b, t, _ = x.shape
+            q = rope(self.wq(x).view(b, t, self.h, self.hs), cos, sin)
+            k = rope(self.wk(x).view(b, t, self.kvh, self.hs), cos, sin)
+            v = self.wv(x).view(b, t, self.kvh, self.hs)
+            k, v = (z.repeat_interleave(self.h // self.kvh, dim=2) for z in (k, v))
+            q, k, v = (z.transpose(1, 2) for z in (q, k, v))
+            scores = q @ k.transpose(2, 3) / math.sqrt(self.hs)
+            scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
+            out = tf.softmax(scores, dim=-1) @ v
+            return self.wo(out.transpose(1, 2).reshape(b, t, -1))
+
+    class FeedForward(nn.Module):
+        def __init__(self, a: ModelArgs):
+            super().__init__()
+            self.w1 = nn.Linear(a.dim, a.hidden_dim, bias=False)
+            self.w2 = nn.Linear(a.hidden_dim, a.dim, bias=False)
+            self.w3 = nn.Linear(a.dim, a.hidden_dim, bias=False)
+
+        def forward(self, x):
+            return self.w2(tf.silu(self.w1(x)) * self.w3(x))
+
+    class TransformerBlock(nn.Module):
+        def __init__(self, a: ModelArgs):
+            super().__init__()
+            self.attention, self.feed_forward = Attention(a), FeedForward(a)
+            self.attention_norm, self.ffn_norm = RMSNorm(a.dim, a.norm_eps), RMSNorm(a.dim, a.norm_eps)
+
+        def forward(self, x, cos, sin):
+            h = x + self.attention(self.attention_norm(x), cos, sin)
+            return h + self.feed_forward(self.ffn_norm(h))
+
+    class Transformer(nn.Module):
+        def __init__(self, a: ModelArgs):
+            super().__init__()
+            self.params = a
+            self.tok_embeddings = nn.Embedding(a.vocab_size, a.dim)
+            self.layers = nn.ModuleList(TransformerBlock(a) for _ in range(a.n_layers))
+            self.norm = RMSNorm(a.dim, a.norm_eps)
+            self.output = nn.Linear(a.dim, a.vocab_size, bias=False)
+            if tied:
+                self.tok_embeddings.weight = self.output.weight
+            hs = a.dim // a.n_heads
+            freqs = 1.0 / (10000.0 ** (torch.arange(0, hs, 2).float() / hs))
+            angles = torch.outer(torch.arange(a.max_seq_len).float(), freqs)
+            self.register_buffer("freqs_cos", torch.cos(angles), persistent=False)
+            self.register_buffer("freqs_sin", torch.sin(angles), persistent=False)
+
+        def forward(self, tokens):
+            h = self.tok_embeddings(tokens)
+            t = tokens.shape[1]
+            for layer in self.layers:
+                h = layer(h, self.freqs_cos[:t], self.freqs_sin[:t])
+            return self.output(self.norm(h))
+
+    torch.manual_seed(seed)
+    module = Transformer(ModelArgs())
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            noise = torch.randn_like(p)
+            p.copy_(1.0 + 0.1 * noise if name.endswith("norm.weight") else 0.3 * noise)
+    return module.eval()
+
+
+@pytest.mark.parametrize("tied", [True, False], ids=["shared-classifier", "separate-classifier"])
+def test_torch_module_matches_its_forward(tied, tmp_path) -> None:
+    """from_torch(module) -> reference runtime: the module's own float32 logits at every position, within
+    float32 rounding; then llama2.c's checkpoint format round-trips the model bit for bit."""
+    torch = _needs_torch()
+    module = _torch_llama(tied=tied)
+    model = from_torch(module)
+    c = model.config
+    assert (c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.seq_len) == \
+        (48, 72, 2, 4, 2, 64, 16)
+    assert c.shared_classifier == tied
+    tokens = [int(t) for t in np.random.default_rng(1).integers(0, 64, 12)]
+    with torch.no_grad():
+        want = module(torch.tensor([tokens]))[0].numpy()
+    dec = Decoder(lower(model, QuantScheme.named("f32")))
+    got = np.array([dec.forward(tok, pos) for pos, tok in enumerate(tokens)])
+    scale = float(np.abs(want).max())  # measured: max |difference| 1.1e-6 .. 2.9e-6 of it (seeds 0..2)
+    assert scale > 1.0 and np.abs(got - want).max() <= 1e-5 * scale
+    assert (got.argmax(axis=-1) == want.argmax(axis=-1)).all()
+    path = save_checkpoint(model, tmp_path / "model.bin")
+    back = load_checkpoint(path)
+    assert back.config == c and back.weights.keys() == model.weights.keys()
+    assert all(np.array_equal(back.weights[k], model.weights[k]) for k in model.weights)
+
+
+def test_torch_files_load_weights_only(tmp_path) -> None:
+    """torch.save'd state_dicts (bare: n_heads/max_seq_len from the caller; llama2.c's train.py checkpoint:
+    from model_args) give the module's model; anything that is not plain tensors is refused, never run."""
+    torch = _needs_torch()
+    module = _torch_llama(tied=False)
+    ref = from_torch(module)
+    bare, ckpt = tmp_path / "sd.pt", tmp_path / "ckpt.pt"
+    torch.save({f"_orig_mod.{k}": v for k, v in module.state_dict().items()}, bare)
+    torch.save({"model": module.state_dict(), "model_args": vars(module.params), "iter_num": 3}, ckpt)
+    for m in (load_torch(bare, n_heads=4, max_seq_len=16), load_torch(ckpt)):
+        assert m.config == ref.config
+        assert all(np.array_equal(m.weights[k], ref.weights[k]) for k in ref.weights)
+    with pytest.raises(ModelError, match="n_heads and max_seq_len are not in the model"):
+        load_torch(bare)
+    evil = tmp_path / "evil.pt"
+    torch.save({"model": module.state_dict(), "payload": Sampler(4)}, evil)
+    with pytest.raises(ModelError, match="evil.pt: not a weights-only PyTorch file"):
+        load_torch(evil)
+    state = dict(module.state_dict())
+    state["layers.0.attention.wq.bias"] = torch.zeros(48)
+    with pytest.raises(ModelError, match="wq.bias .biases are not supported"):
+        from_torch(state, n_heads=4, max_seq_len=16)
+    with pytest.raises(ModelError, match="norm_eps 1e-06 is not supported"):
+        from_torch(module, norm_eps=1e-6)
+
+
+def test_generate_command_reads_torch_checkpoint(models_dir, tmp_path) -> None:
+    torch = _needs_torch()
+    module = _torch_llama(vocab=512)
+    path = tmp_path / "ckpt.pt"
+    torch.save({"model": module.state_dict(), "model_args": vars(module.params)}, path)
+    ids_out = tmp_path / "ids.txt"
+    res = _cli(models_dir, "--steps", "16", "--ids-out", str(ids_out), model=str(path))
+    assert res.exit_code == 0, res.output
+    plan = lower(from_torch(module), QuantScheme.named("f32"))
+    want = generate(Decoder(plan).forward, [BOS], 16, Sampler(512))
+    assert [int(t) for t in ids_out.read_text().split()] == want

@@ -1,140 +1,119 @@
-"""Build and run the generated decoder: on the host (gcc/clang) and on QEMU Cortex-M boards.
+"""Build and run the generated decoder: on the host (gcc/clang), and on emulated boards through the project's
+one firmware harness (tinyc.targets: startup, linker script with the board's real flash and RAM, QEMU,
+exact instruction counter).
 
-A deliberately small harness (`harness/`: vector table, semihosting, linker script with the board's sizes);
-it will give way to the shared one in tinyc.targets.
+A board build is the library (`<name>.c`, counted as the model in flash/RAM figures) plus the generated
+`main.c` and `tinyc/codegen/llm/port_harness.c` (counted as harness: `tinyc_port_write` over semihosting, the
+two counter markers around each `<name>_forward`, stack painting), on tinyc.targets.build_program. The trace
+main then ends with `S <hex bytes>`, the measured stack peak.
 """
 
 from __future__ import annotations
 
-import shutil
+import dataclasses
 import subprocess
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
+from tinyc.boards import Board, load_board
 from tinyc.errors import ToolchainError
+from tinyc.targets import MARKERS, QemuRun, build_program, find_tool, run_qemu
+from tinyc.targets.qemu import qemu_command
+from tinyc.targets.toolchain import first_error, run_tool
 
-HARNESS = Path(__file__).resolve().parent / "harness"
-CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", "-ffp-contract=off"]
-
-
-@dataclass(frozen=True)
-class Board:
-    name: str
-    machine: str
-    cpu_flags: tuple[str, ...]
-    flash: int
-    ram: int
+PORT_HARNESS = Path(__file__).resolve().parents[1] / "codegen" / "llm" / "port_harness.c"
+WARNINGS = ("-Wall", "-Wextra", "-Werror", "-pedantic")
+HOST_CFLAGS = ("-std=c99", "-O2", *WARNINGS, "-ffp-contract=off")
+BOARD_DEFINES = ("-DTINYC_MARKERS", "-DTINYC_STACK_REPORT")
+MIN_STACK = 2048
 
 
-KIB = 1024
-BOARDS = {
-    # Cortex-M7 (STM32H7-class: 2 MiB flash); RAM is what the run may use, checked by the linker.
-    "mps2-an500": Board("mps2-an500", "mps2-an500",
-                        ("-mcpu=cortex-m7", "-mfpu=fpv5-d16", "-mfloat-abi=hard"), 2048 * KIB, 4096 * KIB),
-    "mps2-an385": Board("mps2-an385", "mps2-an385", ("-mcpu=cortex-m3",), 2048 * KIB, 4096 * KIB),
-    "mps2-an386": Board("mps2-an386", "mps2-an386",
-                        ("-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"), 2048 * KIB, 4096 * KIB),
-}
+def _library_sources(src: Path) -> list[Path]:
+    return sorted(p for p in src.glob("*.c") if p.name not in ("main.c", "port_host.c"))
 
 
-def resolve_board(target: str) -> Board:
-    """A QEMU machine name of the minimal harness, or a board id of tinyc.boards emulated by one of them."""
-    if target in BOARDS:
-        return BOARDS[target]
-    from tinyc.boards import load_board
-
-    b = load_board(target)
-    if b.qemu is None or b.qemu.machine not in {m.machine for m in BOARDS.values()}:
-        how = "is not emulated here" if b.qemu is None else f"runs on {b.qemu.machine}"
-        raise ToolchainError(f"board '{target}' {how}; tinyc generate runs on mps2-an385/386/500 boards")
-    flags = tuple(f for f in b.cflags if f != "-mthumb")
-    return Board(b.id, b.qemu.machine, flags, b.flash_bytes, b.ram_bytes)
+def board_for(target: str | Board, ram_kib: int | None = None) -> Board:
+    """An emulated board by id (boards/*.yaml); `ram_kib` links it with another RAM size than the board's."""
+    board = load_board(target) if isinstance(target, str) else target
+    if not board.emulated:
+        raise ToolchainError(f"board '{board.id}' cannot be run here: {board.status}")
+    return dataclasses.replace(board, ram_kib=ram_kib) if ram_kib else board
 
 
-def _run(cmd: list[str], what: str, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
-    if shutil.which(cmd[0]) is None:
-        raise ToolchainError(f"{cmd[0]} not found (needed to {what})")
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
-    except subprocess.TimeoutExpired:
-        raise ToolchainError(f"{what}: {cmd[0]} timed out after {timeout:.0f} s") from None
-    return proc
-
-
-def _sources(src: Path) -> list[str]:
-    return sorted(str(p) for p in src.glob("*.c") if p.name != "port_host.c")
-
-
+# -- host ---------------------------------------------------------------------------------------------------
 def build_host(src: str | Path, cc: str = "gcc", out: str | Path | None = None,
                extra: tuple[str, ...] = ()) -> Path:
     src = Path(src)
     exe = Path(out) if out else src / f"run_{cc}"
-    cmd = [cc, *CFLAGS, *extra, "-o", str(exe), *_sources(src), str(src / "port_host.c"), "-lm"]
-    proc = _run(cmd, "build the decoder for the host")
-    if proc.returncode:
-        raise ToolchainError(f"{cc} failed on {src}:\n{proc.stderr.strip()[:4000]}")
+    cmd = [find_tool(cc), *HOST_CFLAGS, *extra, "-o", exe, *_library_sources(src), src / "main.c",
+           src / "port_host.c", "-lm"]
+    run_tool(cmd, f"building {src} on the host with {cc}", timeout=300)
     return exe
 
 
 def run_host(exe: str | Path, timeout: float = 300) -> str:
-    proc = _run([str(exe)], "run the host build", timeout=timeout)
+    try:
+        proc = subprocess.run([str(exe)], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ToolchainError(f"{exe} did not finish within {timeout:g} s") from None
     if proc.returncode:
         raise ToolchainError(f"{exe} exited with {proc.returncode}: {proc.stderr.strip()[:2000]}")
     return proc.stdout
 
 
-def build_board(src: str | Path, board: str = "mps2-an500", ram: int | None = None, stack: int = 4 * KIB,
-                out: str | Path | None = None, extra: tuple[str, ...] = ()) -> Path:
-    """Cross-compile library + main + harness into an ELF linked with the board's flash and `ram` bytes."""
+# -- boards -------------------------------------------------------------------------------------------------
+def build_board(src: str | Path, board: str | Board, *, ram_kib: int | None = None,
+                min_stack: int = MIN_STACK, weights_region: str = "FLASH", out: str | Path | None = None,
+                extra: tuple[str, ...] = ()) -> Path:
+    """Cross-compile library + main on the shared harness into an ELF linked with the board's flash and RAM
+    (`ram_kib` overrides the RAM). `weights_region="TESTDATA"` is tinyc.targets' benchmark-only layout that
+    puts the weights in machine memory outside the board's flash."""
     src = Path(src)
-    b = resolve_board(board)
-    elf = Path(out) if out else src / f"fw_{b.name}.elf"
-    cmd = ["arm-none-eabi-gcc", *b.cpu_flags, "-mthumb", *CFLAGS, *extra, "-I", str(src),
-           "-ffunction-sections", "-fdata-sections", "-nostartfiles", "--specs=nano.specs",
-           "--specs=nosys.specs",
-           "-T", str(HARNESS / "link_cm.ld"), f"-Wl,--defsym=FLASH_SIZE={b.flash}",
-           f"-Wl,--defsym=RAM_SIZE={ram or b.ram}", f"-Wl,--defsym=STACK_SIZE={stack}", "-Wl,--gc-sections",
-           "-o", str(elf), *_sources(src), str(HARNESS / "startup_cm.c"), "-lm"]
-    proc = _run(cmd, f"build the decoder for {board}")
-    if proc.returncode:
-        fit = [ln.split(": ")[-1] for ln in proc.stderr.splitlines() if "does not fit" in ln]
-        if fit:
-            raise ToolchainError(f"{board}: {fit[0]} (flash {b.flash} bytes, RAM {ram or b.ram} bytes)")
-        raise ToolchainError(f"arm-none-eabi-gcc failed for {board}:\n{proc.stderr.strip()[:4000]}")
-    return elf
+    b = board_for(board, ram_kib)
+    elf = Path(out) if out else src / f"fw_{b.id}" / "fw.elf"
+    return build_program(b, _library_sources(src), elf, harness_sources=(src / "main.c", PORT_HARNESS),
+                         includes=(src,), cflags=(*WARNINGS, *BOARD_DEFINES, *extra), min_stack=min_stack,
+                         weights_region=weights_region)
 
 
-def qemu_command(elf: str | Path, board: str = "mps2-an500", plugin: list[str] | None = None) -> list[str]:
-    b = resolve_board(board)
-    return ["qemu-system-arm", "-M", b.machine, "-display", "none", "-serial", "null", "-monitor", "none",
-            "-chardev", "stdio,id=sh0", "-semihosting-config", "enable=on,target=native,chardev=sh0",
-            *(["-plugin", ",".join(plugin)] if plugin else []), "-kernel", str(elf)]
+def run_board(elf: str | Path, board: str | Board, *, count: bool = False, timeout: float = 600) -> QemuRun:
+    """Run the ELF under QEMU; `count` counts the instructions of each `<name>_forward` (one per step)."""
+    b = board_for(board)
+    run = run_qemu(b, Path(elf), count_between=MARKERS if count else None, timeout=timeout)
+    if run.exit_code:
+        raise ToolchainError(f"{b.id}: the generated program exited with {run.exit_code}: "
+                             f"{(run.output[-300:] + ' ' + first_error(run.stderr)).strip()}")
+    return run
 
 
-def run_board(elf: str | Path, board: str = "mps2-an500", timeout: float = 600,
-              plugin: list[str] | None = None) -> str:
-    cmd = qemu_command(elf, board, plugin)
-    proc = _run(cmd, f"run on {board}", timeout=timeout, stdin=subprocess.DEVNULL)
-    if proc.returncode:
-        raise ToolchainError(f"{board}: firmware exited with {proc.returncode}: "
-                             f"{(proc.stdout[-500:] + proc.stderr[-1500:]).strip()}")
-    return proc.stdout
+def stream_board(elf: str | Path, board: str | Board, timeout: float = 600) -> Iterator[str]:
+    """The program's output lines as QEMU prints them (semihosting to stdout)."""
+    b = board_for(board)
+    yield from _stream(qemu_command(b, Path(elf), None), b.id, timeout)
 
 
-def elf_sizes(elf: str | Path) -> dict[str, int]:
-    """Section sizes of a harness ELF: weights, code + constants (flash), data + bss (static RAM)."""
-    proc = _run(["arm-none-eabi-size", "-A", str(elf)], "read the ELF's sections")
-    sec: dict[str, int] = {}
-    for line in proc.stdout.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
-            sec[parts[0]] = int(parts[1])
-    flash = sum(sec.get(s, 0) for s in (".isr_vector", ".text", ".tinyc_weights", ".rodata", ".ARM.exidx",
-                                         ".data"))
-    return {"weights": sec.get(".tinyc_weights", 0), "flash": flash,
-            "static_ram": sec.get(".data", 0) + sec.get(".bss", 0), "stack": sec.get(".stack", 0)}
+def stream_host(exe: str | Path, timeout: float = 600) -> Iterator[str]:
+    yield from _stream([str(exe)], "host", timeout)
 
 
+def _stream(cmd: list[str], where: str, timeout: float) -> Iterator[str]:
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        yield from proc.stdout
+        proc.stdout.close()
+        code = proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:  # the consumer stopped early, or the wait timed out
+            proc.kill()
+            proc.wait()
+    if code:
+        err = proc.stderr.read()[-1000:]
+        raise ToolchainError(f"{where}: the generated program exited with {code}: {err}")
+
+
+# -- trace output -------------------------------------------------------------------------------------------
 def parse_trace(text: str) -> tuple[list[int], list[int], list[list[int]]]:
     """-> (logits hash per step, next token per step, logits bits per step when traced with dumps)."""
     hashes, tokens, dumps = [], [], []
@@ -146,3 +125,11 @@ def parse_trace(text: str) -> tuple[list[int], list[int], list[list[int]]]:
         elif line.startswith("D "):
             dumps.append([int(w, 16) for w in line.split()[1:]])
     return hashes, tokens, dumps
+
+
+def parse_stack(text: str) -> int:
+    """The stack peak a board's trace main reports (`S <hex>`), in bytes."""
+    for line in text.splitlines():
+        if line.startswith("S "):
+            return int(line.split()[1], 16)
+    raise ToolchainError("the trace has no stack report (S line): not a board build with a trace main?")

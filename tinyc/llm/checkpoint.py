@@ -4,7 +4,8 @@ Layout: 7 int32 (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size (neg
 classifier), seq_len), then float32 arrays in llama2.c's order: token embedding, rms_att, wq, wk, wv, wo,
 rms_ffn, w1, w2, w3, rms_final, freq_cis_real, freq_cis_imag ([seq_len, head_size/2] each, unused: tinyc
 computes RoPE tables as run.c does), then the classifier when not shared. The file is untrusted: every header
-field is checked and the file size must be exactly what the header implies.
+field is checked and the file size must be exactly what the header implies. `save_checkpoint` writes the same
+layout (what llama2.c's `export.py --version 0` writes and `run.c` reads).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyc.errors import ModelError
+from tinyc.llm.mathf import rope_tables
 from tinyc.llm.model import LlamaConfig, LlamaModel
 
 HEADER_FIELDS = ("dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len")
@@ -87,3 +89,20 @@ def load_checkpoint(path: str | Path) -> LlamaModel:
             raise ModelError(f"{name}: weight {key} holds a non-finite value at flat index {bad}")
         weights[key] = w
     return LlamaModel(config=config, weights=weights, source=name)
+
+
+def save_checkpoint(model: LlamaModel, path: str | Path) -> Path:
+    """Write `model` as a llama2.c legacy checkpoint (RoPE tables as float32 cos/sin for every position)."""
+    c = model.config
+    header = (c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads,
+              c.vocab_size if c.shared_classifier else -c.vocab_size, c.seq_len)
+    cos, sin = rope_tables(c.seq_len, c.head_size)
+    arrays = [model.weights[k] for k in ORDER] + [cos, sin]
+    if not c.shared_classifier:
+        arrays.append(model.weights["wcls"])
+    path = Path(path)
+    with path.open("wb") as f:
+        f.write(np.array(header, dtype="<i4").tobytes())
+        for a in arrays:
+            f.write(np.ascontiguousarray(a, dtype="<f4").tobytes())
+    return path

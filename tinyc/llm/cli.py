@@ -25,7 +25,8 @@ from tinyc.errors import InputError
               help="f32: llama2.c's arithmetic; int8: int8 weights, activations and KV cache.")
 @click.option("--group-size", default=64, show_default=True, type=int, help="int8: inputs per scale.")
 @click.option("--target", default="ref", show_default=True,
-              help="ref (reference runtime), host (generated C) or a board (nucleo-h743zi, mps2-an500, ...).")
+              help="ref (reference runtime), host (generated C) or an emulated board (nucleo-h743zi, "
+                   "corstone-300, esp32-c3, ...).")
 @click.option("--ids-out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the token ids (prompt, including BOS, then generated), space-separated.")
 @click.option("--c-out", type=click.Path(file_okay=False, path_type=Path),
@@ -33,11 +34,12 @@ from tinyc.errors import InputError
 def generate(model: Path, tokenizer_path: Path, prompt: str, steps: int, temperature: float, topp: float,
              seed: int, quant: str, group_size: int, target: str, ids_out: Path | None,
              c_out: Path | None) -> None:
-    """Generate text from a llama2.c checkpoint MODEL, streaming it to stdout."""
-    from tinyc.llm import QuantScheme, Tokenizer, load_checkpoint, lower
+    """Generate text from a llama2.c checkpoint MODEL (or a PyTorch .pt/.pth of llama2.c's model.py with its
+    model_args, e.g. train.py's ckpt.pt), streaming it to stdout."""
+    from tinyc.llm import QuantScheme, Tokenizer, load_checkpoint, load_torch, lower
     from tinyc.llm.run import stream_tokens
 
-    ckpt = load_checkpoint(model)
+    ckpt = load_torch(model) if model.suffix in (".pt", ".pth") else load_checkpoint(model)
     tok = Tokenizer.load(tokenizer_path)
     tok.check_vocab(ckpt.config.vocab_size, str(model))
     if steps <= 0:

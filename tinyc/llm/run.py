@@ -1,18 +1,17 @@
 """Generation on any target: the reference runtime, the generated C on the host, or an emulated board.
 
 Every target yields the same tokens for the same plan, prompt and sampler settings (the C and the reference
-are bit-identical); the C targets stream the tokens their trace main prints.
+are bit-identical); the C targets stream the tokens their trace main prints. A board is any emulated board of
+boards/*.yaml (tinyc.targets' harness and QEMU).
 """
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from tinyc.errors import ToolchainError
-from tinyc.llm.build import build_board, build_host, qemu_command
+from tinyc.llm.build import board_for, build_board, build_host, stream_board, stream_host
 from tinyc.llm.codegen import write_c, write_main
 from tinyc.llm.generate import iter_generate
 from tinyc.llm.model import BOS
@@ -36,29 +35,13 @@ def stream_tokens(plan: LlmPlan, tokenizer: Tokenizer | None, prompt: list[int],
         write_main(plan, src, prompt=prompt, steps=steps, temperature=temperature, topp=topp, seed=seed,
                    trace=1, has_tokenizer=tokenizer is not None, host_port=target == "host")
         if target == "host":
-            cmd = [str(build_host(src))]
+            lines = stream_host(build_host(src))
         else:
-            cmd = qemu_command(build_board(src, target), target)
-        yield from _trace_tokens(cmd, target)
-
-
-def _trace_tokens(cmd: list[str], target: str) -> Iterator[int]:
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                            text=True)
-    assert proc.stdout is not None
-    try:
-        for line in proc.stdout:
+            board = board_for(target)
+            lines = stream_board(build_board(src, board), board)
+        for line in lines:
             if line.startswith("T "):
                 tok = int(line.split()[1])
                 if tok == BOS:
                     break
                 yield tok
-        proc.stdout.close()
-        code = proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    if code:
-        err = proc.stderr.read().strip() if proc.stderr else ""
-        raise ToolchainError(f"{target}: the generated program exited with {code}: {err[-1000:]}")

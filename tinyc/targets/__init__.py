@@ -3,6 +3,7 @@ flash and RAM figures from the ELF. See :func:`run_host` and :func:`run_board`."
 
 from tinyc.targets.board import BoardRun, run_board
 from tinyc.targets.elfsize import WEIGHT_SECTIONS, ImageSize, image_size, symbol_addresses
+from tinyc.targets.firmware import build_program
 from tinyc.targets.fit import check_fit, fit_problems
 from tinyc.targets.host import ModelSizes, build_host_runner, model_sizes, run_host
 from tinyc.targets.qemu import MARKERS, QemuRun, icount_plugin, run_qemu
@@ -16,6 +17,7 @@ __all__ = [
     "ModelSizes",
     "QemuRun",
     "build_host_runner",
+    "build_program",
     "cache_dir",
     "check_fit",
     "cross_gcc",

@@ -37,6 +37,7 @@ ENTRY = {"arm": "Reset_Handler", "riscv": "_start"}
 LIBC_SPECS = {"arm": ("--specs=nano.specs",), "riscv": ("--specs=picolibc.specs",)}
 INPUT_ALIGN = 8  # each input starts on an 8-byte boundary
 MIN_STACK = 1024  # bytes of RAM that must be left for the stack for the link to succeed
+WEIGHT_REGIONS = ("FLASH", "TESTDATA")
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,19 @@ def batch_capacity(board: Board, input_size: int) -> int:
 
 
 def linker_script(
-    board: Board, *, min_stack: int = MIN_STACK, weight_sections: Sequence[str] = WEIGHT_SECTIONS
+    board: Board,
+    *,
+    min_stack: int = MIN_STACK,
+    weight_sections: Sequence[str] = WEIGHT_SECTIONS,
+    weights_region: str = "FLASH",
 ) -> str:
+    """The board's linker script. ``weights_region="TESTDATA"`` is a benchmark-only layout: the weights go
+    to the machine memory outside the board (``qemu.data_origin``), so they do not count against its flash."""
     qemu = board.qemu
     if qemu is None:
         raise ToolchainError(f"{board.id} is not emulated here ({board.status})")
+    if weights_region not in WEIGHT_REGIONS:
+        raise ValueError(f"weights_region must be one of {WEIGHT_REGIONS}")
     template = Template((FIRMWARE_DIR / "link.ld.in").read_text())
     return template.substitute(
         board_file=board.path.name,
@@ -81,6 +90,7 @@ def linker_script(
         data_size=f"{qemu.data_kib * 1024:#x}",
         min_stack=min_stack,
         weight_patterns=f"*({' '.join(weight_sections)})",
+        weights_region=weights_region,
     )
 
 
@@ -151,24 +161,65 @@ def link_firmware(fw: FirmwareObjects, inputs: np.ndarray, elf: Path) -> Path:
         "-o",
         elf,
     ]
-    try:
-        run_tool(cmd, f"linking for {fw.board.id}", timeout=300)
-    except ToolFailed as exc:
-        overflow = _overflow_message(fw, exc.log)
-        if overflow:
-            raise TinycError(overflow) from exc
-        raise
+    _link(cmd, fw.board, fw.min_stack)
     return elf
 
 
-def _overflow_message(fw: FirmwareObjects, log: str) -> str | None:
+def _link(cmd: Sequence[str | Path], board: Board, min_stack: int) -> None:
+    try:
+        run_tool(cmd, f"linking for {board.id}", timeout=300)
+    except ToolFailed as exc:
+        overflow = _overflow_message(board, min_stack, exc.log)
+        if overflow:
+            raise TinycError(overflow) from exc
+        raise
+
+
+def _overflow_message(board: Board, min_stack: int, log: str) -> str | None:
     """The fit message for a link that overflowed the board's FLASH or RAM, if that is what happened."""
     over = {region: int(n) for region, n in re.findall(r"region [`']?(\w+)'? overflowed by (\d+) bytes", log)}
     if not over:
         return None
-    board = fw.board
     problems = fit_problems(
         board, board.flash_bytes + over.get("FLASH", 0), board.ram_bytes + over.get("RAM", 0)
     )
     problems = problems or [f"region {', '.join(over)} overflowed"]
-    return f"{'; '.join(problems)} (with the test harness and a {fw.min_stack}-byte minimum stack)"
+    return f"{'; '.join(problems)} (with the test harness and a {min_stack}-byte minimum stack)"
+
+
+def build_program(
+    board: Board,
+    sources: Sequence[Path],
+    elf: Path,
+    *,
+    harness_sources: Sequence[Path] = (),
+    includes: Sequence[Path] = (),
+    opt: str = "-O2",
+    cflags: Sequence[str] = (),
+    min_stack: int = MIN_STACK,
+    weights_region: str = "FLASH",
+) -> Path:
+    """Build a program that brings its own ``main`` (no linked-in test inputs) on the harness's startup
+    (``harness_start.c``: ``tinyc_puts``, ``tinyc_exit``; exit code = main's return) into ``elf``.
+
+    ``sources`` count as the model in :func:`~tinyc.targets.image_size`, ``harness_sources`` (the program's
+    main, printing) as harness. Objects, linker script and map go next to ``elf``.
+    """
+    folder = elf.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    script = elf.with_suffix(".ld")
+    script.write_text(linker_script(board, min_stack=min_stack, weights_region=weights_region))
+    gcc = cross_gcc(board)
+    flags = (*board.cflags, opt, *FIRMWARE_CFLAGS, *LIBC_SPECS[board.arch], *cflags)
+    inc = tuple(f"-I{d}" for d in (*includes, FIRMWARE_DIR))
+    harness = [FIRMWARE_DIR / "harness_start.c", FIRMWARE_DIR / STARTUP[board.arch], *harness_sources]
+    units = [(Path(s), folder / f"{elf.stem}_{Path(s).stem}.o") for s in sources]
+    units += [(Path(s), folder / f"tinyc_harness_{elf.stem}_{Path(s).stem}.o") for s in harness]
+    for src, obj in units:
+        run_tool(
+            [gcc, *flags, *inc, "-c", src, "-o", obj], f"compiling {src.name} for {board.id}", timeout=300
+        )
+    cmd = [gcc, *flags, "-nostartfiles", "-Wl,--gc-sections", f"-Wl,-Map={elf.with_suffix('.map')}",
+           "-T", script, *(obj for _, obj in units), "-lm", "-o", elf]  # fmt: skip
+    _link(cmd, board, min_stack)
+    return elf

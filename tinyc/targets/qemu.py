@@ -46,16 +46,18 @@ def _opt(value: str | Path) -> str:
     return str(value).replace(",", ",,")
 
 
-def qemu_command(board: Board, elf: Path, semihost_log: Path) -> list[str]:
-    """The QEMU command line that runs ``elf`` on ``board``'s machine, semihosting output to a file."""
+def qemu_command(board: Board, elf: Path, semihost_log: Path | None) -> list[str]:
+    """The QEMU command line that runs ``elf`` on ``board``'s machine, semihosting output to a file, or
+    with ``semihost_log=None`` to QEMU's stdout (to stream it; QEMU's own messages stay on stderr)."""
     if board.qemu is None:
         raise ToolchainError(f"{board.id} is not emulated here ({board.status})")
     cmd = [find_tool(board.qemu.system), "-M", board.qemu.machine]
     if board.arch == "riscv":
         cmd += ["-bios", "none"]
+    chardev = "stdio,id=semihost" if semihost_log is None else f"file,id=semihost,path={_opt(semihost_log)}"
     return cmd + [
         "-display", "none", "-serial", "null", "-monitor", "none",
-        "-chardev", f"file,id=semihost,path={_opt(semihost_log)}",
+        "-chardev", chardev,
         "-semihosting-config", "enable=on,target=native,chardev=semihost",
         "-kernel", str(elf),
     ]  # fmt: skip
