@@ -1,0 +1,52 @@
+"""``tinyc firmware``: a PlatformIO project that runs a model on a board."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tinyc.errors import InputError
+
+
+@click.command()
+@click.argument("model", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--board", help="A board id (see `tinyc boards`).")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The project folder to write (an earlier tinyc firmware project there is updated).")
+@click.option("--inputs", "inputs_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="IN.npy: inputs the firmware runs (one, or N stacked); default one input of zero bytes.")
+@click.option("--name", help="C name prefix of the model library (default: from the model file).")
+@click.option("--build", is_flag=True, help="Then build the default environment (`pio run`).")
+@click.option("--run", "run_", is_flag=True,
+              help="Then build and upload the default environment: for an emulated board, run it in QEMU.")
+@click.option("--setup-only", is_flag=True,
+              help="Only prepare tinyc's PlatformIO core folder and print the shell lines that make `pio` "
+                   "use it: eval \"$(tinyc firmware --setup-only)\".")
+def firmware(model: Path | None, board: str | None, out_dir: Path | None, inputs_path: Path | None,
+             name: str | None, build: bool, run_: bool, setup_only: bool) -> None:
+    """Write a PlatformIO project that runs MODEL on a board and prints its outputs and time per inference.
+
+    The project has the board's real environment (built and uploaded as usual, with internet) and, for a
+    board tinyc emulates, a `<board>-qemu` environment (the default) that builds offline with the local
+    tinyc-qemu platform and runs in QEMU on upload. Run pio with tinyc's core folder:
+    python -m tinyc.platformio run -d DIR [-t upload].
+    """
+    from tinyc.platformio.core import export_lines, setup_core
+
+    if setup_only:
+        core = setup_core()
+        click.echo(f"tinyc: PlatformIO core folder ready: {core}", err=True)
+        click.echo(export_lines(core), nl=False)
+        return
+    missing = [opt for opt, value in (("MODEL", model), ("--board", board), ("-o", out_dir)) if not value]
+    if missing:
+        raise InputError(f"tinyc firmware needs {', '.join(missing)} (or --setup-only)")
+    from tinyc.platformio.firmware import build_firmware, create_firmware
+
+    project = create_firmware(model, board, out_dir, inputs=inputs_path, name=name)
+    click.echo(f"{out_dir}: PlatformIO project for {project.name} on {project.board.id} "
+               f"(default environment {project.default_env}, {project.num_inputs} input(s))")
+    if build or run_:
+        log = build_firmware(out_dir, target="upload" if run_ else None)
+        click.echo(log)

@@ -1,0 +1,151 @@
+"""PlatformIO projects that run a tinyc model: the repository's ``firmware/`` (every board) and the
+one-board projects ``tinyc firmware`` writes.
+
+A project is ``platformio.ini`` (one environment per board with its real PlatformIO platform and board,
+plus a ``<board>-qemu`` twin for every emulated board, served by the local ``tinyc-qemu`` platform in
+``platform/``), ``src/`` (the framework-neutral app and one port per framework), ``tinyc_glue.py`` (a
+pre-build script that binds the app to the model library in ``lib/``) and ``lib/model`` (the output of
+``tinyc compile``).
+
+``python -m tinyc.platformio.update_firmware`` rewrites the repository's ``firmware/`` from ``boards/`` and
+these files (everything but ``lib/``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from tinyc.boards import Board, all_boards
+from tinyc.platformio.devplatform import FILES, NAME, write_if_changed, write_platform
+from tinyc.targets.library import open_library
+
+APP_FILES = (
+    "tinyc_app.c",
+    "tinyc_app.h",
+    "tinyc_dwt.h",
+    "port_qemu.c",
+    "port_stm32cube.c",
+    "port_espidf.c",
+    "port_arduino.cpp",
+)
+INPUTS_HEADER = "tinyc_inputs.h"
+GLUE_SCRIPT = "tinyc_glue.py"
+PLATFORM_DIR = f"platform/{NAME}"
+MARKER = "; tinyc firmware project"  # first line of a platformio.ini tinyc may rewrite
+REPO_FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
+REPO_DEFAULT_BOARD = "nucleo-l4r5zi"  # firmware/'s default environment is its -qemu twin
+
+# src/model_glue.h is kept: PlatformIO wipes the build folder when the list of source files changes, so a
+# glue header that appeared only at the first build would make the second one rebuild everything.
+GITIGNORE = ".pio/\n"
+
+
+def qemu_env(board: Board) -> str:
+    return f"{board.id}-qemu"
+
+
+def _real_env(board: Board) -> list[str]:
+    pio = board.platformio
+    assert pio is not None
+    lines = [
+        f"[env:{board.id}]",
+        f"; {board.name}: {board.core}, {board.flash_kib} KiB flash, {board.ram_kib} KiB RAM, "
+        f"{board.clock_mhz} MHz",
+    ]
+    if board.arch == "xtensa":
+        lines.append(
+            f"; not built by tinyc here: no {board.toolchain} toolchain, no QEMU machine for {board.core};\n"
+            "; with internet, PlatformIO downloads Espressif's toolchain and ESP-IDF and builds it as usual"
+        )
+    lines += [f"platform = {pio.platform}", f"board = {pio.board}", f"framework = {pio.framework}", ""]
+    return lines
+
+
+def _emulated_env(board: Board) -> list[str]:
+    qemu = board.qemu
+    assert qemu is not None
+    return [
+        f"[env:{qemu_env(board)}]",
+        f"; {board.id} emulated, offline: {board.core} on QEMU {qemu.machine} with the board's real "
+        f"{board.flash_kib} KiB flash",
+        f"; and {board.ram_kib} KiB RAM, built by Debian's {board.toolchain}-gcc; -t upload runs it in QEMU",
+        "platform = symlink://${PROJECT_DIR}/" + PLATFORM_DIR,
+        f"board = {board.id}",
+        "",
+    ]
+
+
+def render_platformio_ini(boards: Sequence[Board], default_env: str, title: str,
+                          origin: str = "`tinyc firmware` again updates it") -> str:
+    """platformio.ini for ``boards``: each board's real environment (if it has a PlatformIO board) and
+    its ``-qemu`` twin (if emulated)."""
+    lines = [
+        f"{MARKER}: {title}",
+        f"; Written by tinyc: {origin}",
+        ";",
+        "; Real boards: `pio run -e <board> -t upload`, then `pio device monitor` (115200 baud). Their",
+        "; platforms and frameworks download from the PlatformIO registry on first use (internet needed).",
+        "; Emulated boards, offline: `pio run -e <board>-qemu` builds with the local tinyc-qemu platform",
+        f"; ({PLATFORM_DIR}), `-t upload` runs the firmware in QEMU. Use tinyc's PlatformIO core folder:",
+        ';   eval "$(tinyc firmware --setup-only)"   or   python -m tinyc.platformio run ...',
+        "; The model is the tinyc library in lib/: tinyc compile MODEL --board <board> -o lib/model",
+        "",
+        "[platformio]",
+        f"default_envs = {default_env}",
+        "",
+        "[env]",
+        f"extra_scripts = pre:{GLUE_SCRIPT}",
+        "monitor_speed = 115200",
+        "",
+    ]
+    for board in boards:
+        if board.platformio is None:
+            lines.append(f"; {board.id}: {board.name} has no PlatformIO board (no real environment)")
+            lines.append("")
+        else:
+            lines += _real_env(board)
+        if board.emulated:
+            lines += _emulated_env(board)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def default_env(board: Board) -> str:
+    return qemu_env(board) if board.emulated else board.id
+
+
+def write_project_files(project: Path, boards: Sequence[Board], default: str, title: str,
+                        inputs_header: str | None = None, origin: str | None = None) -> None:
+    """Write everything of a project but ``lib/``, touching only files whose contents change; the default
+    inputs header is written only if there is none (or ``inputs_header`` replaces it)."""
+    project = Path(project)
+    ini = render_platformio_ini(boards, default, title, *([origin] if origin else []))
+    write_if_changed(project / "platformio.ini", ini)
+    write_if_changed(project / GLUE_SCRIPT, (FILES / GLUE_SCRIPT).read_text())
+    write_if_changed(project / ".gitignore", GITIGNORE)
+    for name in APP_FILES:
+        write_if_changed(project / "src" / name, (FILES / "app" / name).read_text())
+    if inputs_header is not None:
+        write_if_changed(project / "src" / INPUTS_HEADER, inputs_header)
+    elif not (project / "src" / INPUTS_HEADER).exists():
+        write_if_changed(project / "src" / INPUTS_HEADER, (FILES / "app" / INPUTS_HEADER).read_text())
+    emulated = [b for b in boards if b.emulated]
+    if emulated:
+        write_platform(project / PLATFORM_DIR, emulated)
+
+
+def update_repo_firmware(dest: Path = REPO_FIRMWARE) -> Path:
+    """Rewrite the repository's ``firmware/`` for every board (its lib/ is left alone; src/model_glue.h is
+    made for the model in lib/model)."""
+    boards = all_boards()
+    first = next((b for b in boards if b.id == REPO_DEFAULT_BOARD), boards[0])
+    write_project_files(dest, boards, default_env(first), "every board in boards/",
+                        origin="`python -m tinyc.platformio.update_firmware` rewrites it from boards/")
+    write_if_changed(dest / "src" / INPUTS_HEADER, (FILES / "app" / INPUTS_HEADER).read_text())
+    report = dest / "lib" / "model" / "report.json"
+    if report.is_file():
+        name = json.loads(report.read_text())["name"]
+        write_if_changed(dest / "src" / "model_glue.h", open_library(report.parent, name).glue_header())
+    return dest
+
