@@ -17,12 +17,12 @@ def load_model(path: str | Path) -> Graph:
         from tinyc.frontends.tflite import load_tflite
 
         return load_tflite(path)
-    if head[:2] == b"PK":
-        from tinyc.frontends.saved import load_saved
+    if path.suffix in (".pt2", ".pt", ".pth"):  # zip archives too: told apart by name, then checked by torch
+        from tinyc.frontends.torch import load_torch_file
 
-        return load_saved(path)
+        return load_torch_file(path)
     if path.suffix == ".onnx":
         from tinyc.frontends.onnx import load_onnx
 
         return load_onnx(path)
-    raise ModelError(f"{path}: unknown model format (expected .tflite, .onnx or a tinyc .tnc model)")
+    raise ModelError(f"{path}: unknown model format (expected .tflite, .onnx or .pt2)")

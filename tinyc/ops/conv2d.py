@@ -24,6 +24,7 @@ from tinyc.ops._common import (
 )
 from tinyc.numerics import quantize_multiplier
 from tinyc.ops._hybrid import lower_conv2d_hybrid, run_conv2d_hybrid
+from tinyc.ops.sparse_weights import as_dense, sparsify
 
 
 def per_channel_requant(graph: Graph, node: Node, n_out: int) -> tuple[np.ndarray, np.ndarray]:
@@ -76,6 +77,16 @@ def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [out.reshape(inputs[0].shape[:-3] + out.shape[1:])]
 
 
+def im2col_needed(p: dict) -> bool:
+    """Whether the sparse kernel copies each window to a patch (all but unpadded 1x1 windows)."""
+    padded = any(p[k] for k in ("pad_top", "pad_left", "pad_bottom", "pad_right"))
+    return p["k_h"] * p["k_w"] > 1 or padded
+
+
+def run_sparse_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    return run_s8(as_dense(step), inputs)
+
+
 def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     p, c = step.params, step.consts
     x = batch_view(inputs[0], 4)
@@ -88,7 +99,8 @@ def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 class Conv2D(OpDef):
     name = "conv2d"
     arity = (2, 3)
-    kernels = {"conv2d_s8": run_s8, "conv2d_f32": run_f32, "conv2d_hybrid": run_conv2d_hybrid}
+    kernels = {"conv2d_s8": run_s8, "conv2d_sparse_s8": run_sparse_s8, "conv2d_f32": run_f32,
+               "conv2d_hybrid": run_conv2d_hybrid}
 
     def check(self, node: Node, graph: Graph) -> None:
         w = graph.tensor(node.inputs[1])
@@ -116,6 +128,8 @@ class Conv2D(OpDef):
                             "out_zp": quant(graph, node.outputs[0], node).zp}
             step.consts = {"weights": w.data, "bias": folded_bias(graph, node, w.data, 0),
                            "mult": mult, "shift": shift}
+            if sparsify(step, "conv2d_sparse_s8").kernel == "conv2d_sparse_s8" and im2col_needed(step.params):
+                step.scratch = step.params["k_h"] * step.params["k_w"] * step.params["in_c"]
         elif w.dtype == "int8":  # float activations, int8 weights: TFLite's hybrid conv
             lower_conv2d_hybrid(graph, node, step, float_bias(graph, node, n_out))
         else:

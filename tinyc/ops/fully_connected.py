@@ -13,6 +13,7 @@ from tinyc.lower.plan import Step
 from tinyc.ops import OpDef, expect, register
 from tinyc.ops._common import is_int8, output_bounds, quant
 from tinyc.ops.conv2d import check_weights_symmetric, float_bias, folded_bias, per_channel_requant
+from tinyc.ops.sparse_weights import as_dense, sparsify
 
 
 def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -22,6 +23,10 @@ def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     out = _fc.fully_connected_s8(x, c["weights"], c["bias"], c["mult"], c["shift"], p["out_zp"],
                                  p["act_min"], p["act_max"])
     return [out.reshape((n,) + tuple(p["out_shape"]))]
+
+
+def run_sparse_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    return run_s8(as_dense(step), inputs)
 
 
 def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -36,7 +41,8 @@ def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 class FullyConnected(OpDef):
     name = "fully_connected"
     arity = (2, 3)
-    kernels = {"fully_connected_s8": run_s8, "fully_connected_f32": run_f32}
+    kernels = {"fully_connected_s8": run_s8, "fully_connected_sparse_s8": run_sparse_s8,
+               "fully_connected_f32": run_f32}
 
     def check(self, node: Node, graph: Graph) -> None:
         x, w, y = (graph.tensor(n) for n in (node.inputs[0], node.inputs[1], node.outputs[0]))
@@ -62,6 +68,7 @@ class FullyConnected(OpDef):
                             "out_zp": quant(graph, node.outputs[0], node).zp}
             step.consts = {"weights": w.data, "bias": folded_bias(graph, node, w.data, 0),
                            "mult": mult, "shift": shift}
+            sparsify(step, "fully_connected_sparse_s8")  # pruned weights: a compact encoding, zeros skipped
         else:
             step.kernel = "fully_connected_f32"
             step.consts = {"weights": w.data.astype(np.float32), "bias": float_bias(graph, node, n_out)}

@@ -26,10 +26,13 @@ import click
 @click.option("--bias-correction/--no-bias-correction", default=True, show_default=True,
               help="With DATA and a float model: correct each bias for the mean error pruning adds.")
 @click.option("--scan", "with_scan", is_flag=True, help="Add the per-layer sensitivity scan to the report.")
+@click.option("--remove/--keep-shape", "remove", default=True, show_default=True,
+              help="With --method channel: take the pruned channels out of the graph (and out of the next "
+                   "layers' inputs), or only zero them.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Save the report: JSON if FILE ends in .json, else Markdown.")
 def prune(model: Path, output_path: Path, sparsity: float | None, method: str, n_m: str,
-          data_path: Path | None, allocate: str, bias_correction: bool, with_scan: bool,
+          data_path: Path | None, allocate: str, bias_correction: bool, with_scan: bool, remove: bool,
           report_path: Path | None) -> None:
     """Prune MODEL's conv, depthwise and fully-connected weights by magnitude."""
     from tinyc.errors import InputError
@@ -39,7 +42,8 @@ def prune(model: Path, output_path: Path, sparsity: float | None, method: str, n
     from tinyc.prune import compare, scan, sparsity_report
     from tinyc.prune import prune as prune_graph
     from tinyc.prune.masks import parse_n_m
-    from tinyc.prune.report import render, to_json
+    from tinyc.prune.report import render, to_json, weight_bytes
+    from tinyc.prune.structured import remove_channels
     from tinyc.quant import correct_bias, load_samples
 
     try:
@@ -59,14 +63,16 @@ def prune(model: Path, output_path: Path, sparsity: float | None, method: str, n
     pruned = prune_graph(graph, target, method, pattern)
     corrected = samples is not None and bias_correction and graph.tensor(graph.inputs[0]).dtype == "float32"
     if corrected:
-        pruned = correct_bias(graph, pruned, samples)
-    write_tflite(pruned, output_path)
+        pruned = correct_bias(graph, pruned, samples, keep_zero_channels=method == "channel")
+    final = remove_channels(pruned) if method == "channel" and remove else pruned
+    write_tflite(final, output_path)
     settings = {"model": str(model), "output": str(output_path),
                 "method": f"n:m ({n_m})" if method == "n:m" else method,
                 "sparsity": sparsity if method != "n:m" else 1 - pattern[0] / pattern[1],
                 "allocation": allocate, "bias correction": corrected}
-    comparison = compare(graph, pruned, samples) if samples is not None else None
+    comparison = compare(graph, final, samples) if samples is not None else None
     doc = to_json(graph.name, sparsity_report(pruned), settings, comparison, table)
+    doc["weight_bytes"] = {"before": weight_bytes(graph), "after": weight_bytes(final)}
     text = render(doc)
     click.echo(text)
     if report_path is not None:

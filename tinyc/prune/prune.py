@@ -3,6 +3,13 @@
 Weights are zeroed in place of being removed, so the graph keeps its shapes and runs everywhere it ran;
 a zeroed output channel also gets a zero bias, so the channel's output is exactly the activation of 0.
 Magnitudes are those of the real weights (int8 weights times their per-channel scale).
+
+The "channel" method prunes the output channels of the layers whose channels can be removed
+(tinyc.prune.structured: a conv2d / fully_connected read only by conv2d / fully_connected layers,
+through activations, pools, flattens and depthwise convolutions, whose channels are zeroed with them);
+`remove_channels` then takes them out of the graph. The other layers (e.g. the classifier) are kept.
+Unstructured and N:M zeros stay in place; the int8 lowering stores such weights in a compact encoding
+(tinyc.ops.sparse_weights) whose kernels skip them.
 """
 
 from __future__ import annotations
@@ -75,12 +82,15 @@ def prune(graph: Graph, sparsity: float | dict[str, float], method: str = "unstr
     """A copy of `graph` with the smallest weights of each prunable layer zeroed. `sparsity` is one
     fraction for every layer or a fraction per node name (layers not named are left alone); the n:m
     method ignores it (its sparsity is 1 - n/m)."""
+    from tinyc.prune.structured import channel_groups
+
     g = copy.deepcopy(graph)
+    groups = {grp.source.name: grp for grp in channel_groups(g)} if method == "channel" else {}
     for node in prunable(g):
         s = sparsity.get(node.name, 0.0) if isinstance(sparsity, dict) else sparsity
         if not 0.0 <= s <= 1.0:
             raise InputError(f"sparsity must be in [0, 1], got {s} for node '{node.name}'")
-        if s == 0.0 and method != "n:m":
+        if (s == 0.0 and method != "n:m") or (method == "channel" and node.name not in groups):
             continue
         w = g.tensor(node.inputs[1])
         keep = layer_mask(w, node.op, method, s, n_m)
@@ -88,10 +98,25 @@ def prune(graph: Graph, sparsity: float | dict[str, float], method: str = "unstr
         g.tensors[w.name] = Tensor(w.name, w.shape, w.dtype, w.quant, data)
         dead = ~keep.any(axis=1)
         if dead.any() and len(node.inputs) > 2 and node.inputs[2]:
-            b = g.tensor(node.inputs[2])
-            g.tensors[b.name] = Tensor(b.name, b.shape, b.dtype, b.quant, np.where(dead, 0, b.data))
+            _zero_bias(g, node.inputs[2], dead)
+        if node.name in groups and dead.any():
+            for m in groups[node.name].members:  # keep the channel 0 along the group, so it can be removed
+                if m.op == "depthwise_conv2d":
+                    dw = g.tensor(m.inputs[1])
+                    data = np.where(dead.reshape(1, 1, 1, -1), 0, dw.data).astype(dw.data.dtype)
+                    g.tensors[dw.name] = Tensor(dw.name, dw.shape, dw.dtype, dw.quant, data)
+                    if len(m.inputs) > 2 and m.inputs[2]:
+                        _zero_bias(g, m.inputs[2], dead)
+                elif m.op == "batch_norm":
+                    _zero_bias(g, m.inputs[2], dead)
     g.verify()
     return g
+
+
+def _zero_bias(g: Graph, name: str, dead: np.ndarray) -> None:
+    b = g.tensor(name)
+    data = np.where(dead.reshape(b.shape), 0, b.data).astype(b.data.dtype)
+    g.tensors[b.name] = Tensor(b.name, b.shape, b.dtype, b.quant, data)
 
 
 def sparsity_report(graph: Graph) -> list[LayerSparsity]:

@@ -66,7 +66,13 @@ def scan(graph: Graph, samples: np.ndarray, method: str = "unstructured", levels
     ref = outputs(graph, samples)
     correct = bias_correction and graph.tensor(graph.inputs[0]).dtype == "float32"
     table: Table = {}
-    for node in tqdm(prunable(graph), desc="sensitivity scan", unit="layer", disable=None, leave=False):
+    layers = prunable(graph)
+    if method == "channel":  # only the layers whose channels can be removed are channel-pruned
+        from tinyc.prune.structured import channel_groups
+
+        sources = {g.source.name for g in channel_groups(graph)}
+        layers = [n for n in layers if n.name in sources]
+    for node in tqdm(layers, desc="sensitivity scan", unit="layer", disable=None, leave=False):
         table[node.name] = {}
         for s in levels:
             pruned = prune(graph, {node.name: s}, method)

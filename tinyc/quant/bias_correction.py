@@ -23,9 +23,11 @@ from tinyc.quant.scheme import WEIGHT_AXIS, bias_quant, dequantize_values, quant
 
 
 def correct_bias(reference: Graph, graph: Graph, samples: np.ndarray, batch: int = 64,
-                 only: set[str] | None = None) -> Graph:
+                 only: set[str] | None = None, keep_zero_channels: bool = False) -> Graph:
     """A copy of `graph` (int8, or float) with each conv / depthwise / fully-connected bias (or those of
-    the nodes named in `only`) corrected towards the float `reference` of the same structure."""
+    the nodes named in `only`) corrected towards the float `reference` of the same structure.
+    With keep_zero_channels, output channels whose weights and bias are all zero (pruned channels, to be
+    removed by tinyc.prune.remove_channels) keep their zero bias; the next layers' biases absorb them."""
     g = copy.deepcopy(graph)
     int8 = g.tensor(g.inputs[0]).dtype == "int8"
     layers = [i for i, node in enumerate(g.nodes)
@@ -46,9 +48,21 @@ def correct_bias(reference: Graph, graph: Graph, samples: np.ndarray, batch: int
             d = (_pre_activation(layer, node, x_own) - pre_ref).reshape(-1, pre_ref.shape[-1])
             diff_sum = d.sum(axis=0) if diff_sum is None else diff_sum + d.sum(axis=0)
             count += d.shape[0]
-        _subtract_from_bias(g, node, diff_sum / count)
+        error = diff_sum / count
+        if keep_zero_channels:
+            error = np.where(_zero_channels(g, node), 0.0, error)
+        _subtract_from_bias(g, node, error)
     g.verify()
     return g
+
+
+def _zero_channels(g: Graph, node: Node) -> np.ndarray:
+    w = g.tensor(node.inputs[1]).data
+    axis = WEIGHT_AXIS[node.op]
+    dead = ~np.moveaxis(w, axis, 0).reshape(w.shape[axis], -1).any(axis=1)
+    if len(node.inputs) > 2 and node.inputs[2]:
+        dead &= g.tensor(node.inputs[2]).data.reshape(-1) == 0
+    return dead
 
 
 def _run_until(plan: Plan, x: np.ndarray, last: int) -> dict[str, np.ndarray]:
