@@ -101,11 +101,11 @@ def boards() -> None:
 
 def _register_subcommands() -> None:
     """Commands that live with their stage of the pipeline."""
-    from tinyc.quant.cli import quantize
-    from tinyc.llm.cli import generate
     from tinyc.bench.cli import bench
-    from tinyc.prune.cli import prune
+    from tinyc.llm.cli import generate
     from tinyc.platformio.cli import firmware
+    from tinyc.prune.cli import prune
+    from tinyc.quant.cli import quantize
 
     main.add_command(quantize)
     main.add_command(generate)

@@ -53,7 +53,8 @@ def render_table(summary: dict) -> str:
     right = {0, 7, 8}
 
     def fmt(row: tuple) -> str:
-        return "  ".join(v.rjust(w) if c in right else v.ljust(w) for c, (v, w) in enumerate(zip(row, widths)))
+        cells = enumerate(zip(row, widths, strict=True))
+        return "  ".join(v.rjust(w) if c in right else v.ljust(w) for c, (v, w) in cells)
 
     lines = [f"{summary['model']}  ({summary['source']})"]
     lines += [f"  input  {t['name']}: {t['dtype']}[{'x'.join(map(str, t['shape']))}] {t['quant']}"

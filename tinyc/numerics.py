@@ -78,7 +78,9 @@ def rounding_divide_by_pot(x: np.ndarray, exponent: np.ndarray | int) -> np.ndar
     return (x >> exponent) + (remainder > threshold)
 
 
-def multiply_by_quantized_multiplier(x: np.ndarray, multiplier: np.ndarray | int, shift: np.ndarray | int) -> np.ndarray:
+def multiply_by_quantized_multiplier(
+    x: np.ndarray, multiplier: np.ndarray | int, shift: np.ndarray | int
+) -> np.ndarray:
     """TFLM's MultiplyByQuantizedMultiplier (double rounding): int32 in, int32 out (as int64 arrays)."""
     shift = np.asarray(shift, dtype=np.int64)
     left = np.where(shift > 0, shift, 0)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyc._kernels import add as _add
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
-from tinyc._kernels import add as _add
 from tinyc.numerics import quantize_multiplier_smaller_than_one
 from tinyc.ops import OpDef, expect, register
 from tinyc.ops._common import is_int8, output_bounds, quant

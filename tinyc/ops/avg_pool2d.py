@@ -11,7 +11,15 @@ import numpy as np
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
 from tinyc.ops import OpDef, expect, register
-from tinyc.ops._common import batch_view, check_window, is_int8, output_bounds, patches, quant, window_geometry
+from tinyc.ops._common import (
+    batch_view,
+    check_window,
+    is_int8,
+    output_bounds,
+    patches,
+    quant,
+    window_geometry,
+)
 
 
 def window_sums(x: np.ndarray, p: dict) -> tuple[np.ndarray, np.ndarray]:

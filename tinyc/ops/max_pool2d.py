@@ -7,7 +7,15 @@ import numpy as np
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
 from tinyc.ops import OpDef, expect, register
-from tinyc.ops._common import batch_view, check_window, is_int8, output_bounds, patches, quant, window_geometry
+from tinyc.ops._common import (
+    batch_view,
+    check_window,
+    is_int8,
+    output_bounds,
+    patches,
+    quant,
+    window_geometry,
+)
 
 
 def window_max(x: np.ndarray, p: dict, lowest: float) -> np.ndarray:

@@ -57,7 +57,8 @@ class Softmax(OpDef):
         expect(x.shape == y.shape, node, f"output shape {list(y.shape)} differs from input {list(x.shape)}")
         if is_int8(graph, node):
             q = quant(graph, y.name, node)
-            expect(q.zp == -128 and abs(q.s - 1 / 256) < 1e-9, node, "int8 softmax output must have scale 1/256, zp -128")
+            expect(q.zp == -128 and abs(q.s - 1 / 256) < 1e-9, node,
+                   "int8 softmax output must have scale 1/256, zero point -128")
 
     def lower(self, node: Node, graph: Graph) -> Step:
         x = graph.tensor(node.inputs[0])
