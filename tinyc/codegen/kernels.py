@@ -4,6 +4,14 @@ Each kernel's template (`templates/<kernel>.c.j2`) prints a function body with e
 scalar parameter as a literal, so the compiler folds the geometry; steps whose rendered function
 is identical (same kernel, same constants) share one function and differ only in the weight
 arrays and buffers they pass.
+
+A function holds the kernel paths of every core (PATHS), chosen by the preprocessor from the
+compiler's target macros (see tinyc_fixedpoint.h.j2), so one library builds everywhere: Helium
+(`TINYC_MVE`, __ARM_FEATURE_MVE: Cortex-M55/M85), the DSP extension (`TINYC_SIMD32`,
+__ARM_FEATURE_DSP: Cortex-M4/M7/M33) and plain C (RISC-V, Cortex-M0/M0+/M3, the host), with some
+plain-C loops shaped differently for ARMv6-M's few registers. TINYC_EMULATE_MVE and
+TINYC_EMULATE_SIMD32 run the SIMD paths on the host through C versions of their instructions.
+The board's `kernels` set only decides which path's scratch size the report states.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ class KernelSet:
     sources: list[str] = field(default_factory=list)  # function definitions in first-use order
     counts: dict[str, int] = field(default_factory=dict)
     static_scratch: int = 0  # bytes of the static scratch buffer (kernel scratch the plan did not place)
+    static_scratch_paths: dict[str, int] = field(default_factory=dict)  # the same per kernel path (PATHS)
 
     def function_for(self, step: Step) -> str:
         """Render the step's kernel; return the name of the (possibly shared) C function."""
@@ -105,16 +114,41 @@ def conv_scratch_layout(p: dict) -> tuple[int, int, int]:
     return plain, offset, offset + 2 * (n // 4) * 8
 
 
+PATHS = ("mve", "dsp", "c")  # the kernel paths a library holds: Helium, DSP extension (SIMD32), plain C
+
+
+def scratch_by_path(step: Step) -> dict[str, int]:
+    """Bytes of scratch the step's kernel uses on each path (the build takes one; see scratch_need)."""
+    p = step.params
+    if step.kernel == "conv2d_s8":
+        n = p["k_h"] * p["k_w"] * p["in_c"]
+        plain, _, simd = conv_scratch_layout(p)
+        direct = p["k_h"] == p["k_w"] == 1 and not has_padding(p)  # windows read in place
+        dsp = (simd - conv_expand_at(p)) if direct else simd
+        return {"mve": 0 if direct else n, "dsp": dsp if n >= 4 else plain, "c": plain}
+    if step.kernel == "depthwise_conv2d_s8":
+        patch = p["k_h"] * p["k_w"] * p["in_c"] if has_padding(p) else 0
+        return dict.fromkeys(PATHS, patch)
+    return dict.fromkeys(PATHS, scratch_need(step))
+
+
+def conv_expand_at(p: dict) -> int:
+    """Offset of the DSP path's int16 expansion in a conv's scratch: 0 when windows are read in place."""
+    if p["k_h"] == p["k_w"] == 1 and not has_padding(p):
+        return 0
+    return conv_scratch_layout(p)[1]
+
+
 def scratch_need(step: Step) -> int:
     """Bytes of scratch the step's kernel uses (im2col patches; for convs also the int16 expansion of the
-    DSP path, whichever build uses it: the buffer is sized for the larger)."""
+    DSP path, whichever build uses it: the buffer is sized for the largest)."""
     p = step.params
     if step.kernel == "conv2d_s8":
         plain, _, simd = conv_scratch_layout(p)
         return max(plain, simd) if p["k_h"] * p["k_w"] * p["in_c"] >= 4 else plain
-    if step.kernel == "depthwise_conv2d_s8" and has_padding(p):
-        return p["k_h"] * p["k_w"] * p["in_c"]
-    return 0
+    if step.kernel == "depthwise_conv2d_s8":
+        return max(scratch_by_path(step).values())
+    return step.scratch  # other kernels declare their scratch in the step (e.g. conv2d_sparse_s8)
 
 
 def extra_context(step: Step, plan: Plan) -> dict:
@@ -127,10 +161,60 @@ def extra_context(step: Step, plan: Plan) -> dict:
     ctx: dict = {}
     if "mult" in step.consts:  # the fast requantization needs multipliers >= 0 (quantize_multiplier's are)
         ctx["requant"] = requant_function(step.consts["mult"], step.consts["shift"])
+        ctx["left_shift"] = bool(np.any(step.consts["shift"] > 0))  # some channel shifts left (rare)
+        ctx["fast"] = fast_requant(step)
+    if step.kernel == "depthwise_conv2d_s8":
+        ctx["dw_columns"] = lambda np_, patch=False: depthwise_columns(step.params, np_, patch)
+    if step.kernel == "add_s8":
+        ctx["fast"] = add_fast(step.params)
     if step.kernel == "conv2d_s8":
-        plain, offset, _ = conv_scratch_layout(step.params)
-        ctx |= {"patch_all": conv_patches_always(step.params), "plain_scratch": plain, "expand_at": offset}
+        plain = conv_scratch_layout(step.params)[0]
+        ctx |= {"patch_all": conv_patches_always(step.params), "plain_scratch": plain,
+                "expand_at": conv_expand_at(step.params)}
     return ctx
+
+
+def depthwise_columns(p: dict, pixels: int, patch: bool = False) -> list[tuple[int, list[tuple[int, int]]]]:
+    """The input columns (in pixels from the first window's left edge) that `pixels` neighbouring windows
+    of one kernel row read, in order, each with the (pixel, kx) taps that read it; for one window's dense
+    patch (`patch`), column kx is tap kx."""
+    cols: dict[int, list[tuple[int, int]]] = {}
+    for q in range(pixels):
+        for kx in range(p["k_w"]):
+            col = kx if patch else q * p["stride_w"] + kx * p["dil_w"]
+            cols.setdefault(col, []).append((q, kx))
+    return sorted(cols.items())
+
+
+CHANNEL_AXIS = {"conv2d_s8": 0, "fully_connected_s8": 0, "depthwise_conv2d_s8": -1}
+
+
+def fast_requant(step: Step) -> dict | None:
+    """Whether the scalar paths may requantize with tinyc_rq_fast (exact for every output channel of the step:
+    multipliers >= 0, right shifts e in 1..23 and |accumulator| < 2**29 for any int8 input, |bias| + 128 *
+    sum |w| per channel), and whether all channels share multiplier and shift (`uniform`); None if not."""
+    axis = CHANNEL_AXIS.get(step.kernel)
+    if axis is None or "weights" not in step.consts:
+        return None
+    mult = step.consts["mult"].astype(np.int64)
+    e = -step.consts["shift"].astype(np.int64)
+    if not (np.all(mult >= 0) and np.all(e >= 1) and np.all(e <= 23)):
+        return None
+    w = np.abs(np.moveaxis(step.consts["weights"].astype(np.int64), axis, 0))
+    bound = np.abs(step.consts["bias"].astype(np.int64)) + 128 * w.reshape(w.shape[0], -1).sum(axis=1)
+    if bound.max() >= 2**29:
+        return None
+    return {"uniform": bool(np.all(mult == mult[0]) and np.all(e == e[0]))}
+
+
+def add_fast(p: dict) -> dict | None:
+    """The constants of tinyc_rq_fast for an int8 addition's output requantization, if exact: each rescaled
+    input is at most 255 * 2**20 < 2**28 in magnitude (multipliers below one), so their sum is below 2**29;
+    the output multiplier must be >= 0 and its right shift e in 1..23."""
+    e = -int(p["out_shift"])
+    if not (1 <= e <= 23 and p["out_mult"] >= 0 and p["a_shift"] <= 0 and p["b_shift"] <= 0):
+        return None
+    return {"e": e, "k": (1 << (e - 1)) + p["out_zp"] * (1 << e)}
 
 
 def requant_function(mult: np.ndarray, shift: np.ndarray) -> str:
@@ -188,5 +272,7 @@ def step_calls(kernels: KernelSet, step: Step, step_id: str) -> tuple[list[Call]
             args.append(buffer_pointer(planned, "int8_t", n_in, n_out))
         else:
             kernels.static_scratch = max(kernels.static_scratch, need)
+            for path, size in scratch_by_path(step).items():
+                kernels.static_scratch_paths[path] = max(kernels.static_scratch_paths.get(path, 0), size)
             args.append("tinyc_scratch")
     return [Call(f"{fn}({', '.join(args)});", f"{step.node}: {step.kernel}")], fn

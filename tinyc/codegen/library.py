@@ -10,7 +10,7 @@ import numpy as np
 
 import tinyc
 from tinyc.codegen.cformat import c_identifier, c_initializer, c_type
-from tinyc.codegen.kernels import Call, KernelSet, buffer_pointer, io_arg, step_calls
+from tinyc.codegen.kernels import PATHS, Call, KernelSet, buffer_pointer, io_arg, step_calls
 from tinyc.codegen.render import environment
 from tinyc.errors import TinycError
 from tinyc.ir import Graph
@@ -123,7 +123,8 @@ def render_library(plan: Plan, name: str, board: Any = None) -> tuple[dict[str, 
         "inputs": inputs,
         "outputs": outputs,
         "arena_size": plan.arena_size,
-        "scratch_size": kernels.static_scratch,
+        "scratch_size": scratch_size(kernels, board),
+        "scratch_paths": {path: kernels.static_scratch_paths.get(path, 0) for path in PATHS},
         "macs": sum(s.macs for s in plan.steps),
         "weight_bytes": sum(w.nbytes for w in weights),
         "n_steps": len(plan.steps),
@@ -139,6 +140,15 @@ def render_library(plan: Plan, name: str, board: Any = None) -> tuple[dict[str, 
         "library.json": library_json(name, graph),
     }
     return files, facts | {"functions": functions}
+
+
+def scratch_size(kernels: KernelSet, board: Any) -> int:
+    """Bytes of the static scratch buffer: on a board, those of the kernel path its core takes (its
+    `kernels` set); without one (host builds may emulate any path), the largest."""
+    path = {"mve": "mve", "dsp": "dsp", "generic": "c"}.get(getattr(board, "kernels", None) or "")
+    if path is None:
+        return kernels.static_scratch
+    return kernels.static_scratch_paths.get(path, 0)
 
 
 def board_id(board: Any) -> str | None:

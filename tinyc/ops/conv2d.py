@@ -12,6 +12,7 @@ import numpy as np
 from tinyc._kernels import conv2d as _conv2d
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
+from tinyc.numerics import quantize_multiplier
 from tinyc.ops import OpDef, expect, register
 from tinyc.ops._common import (
     batch_view,
@@ -22,7 +23,6 @@ from tinyc.ops._common import (
     quant,
     window_geometry,
 )
-from tinyc.numerics import quantize_multiplier
 from tinyc.ops._hybrid import lower_conv2d_hybrid, run_conv2d_hybrid
 from tinyc.ops.sparse_weights import as_dense, sparsify
 
