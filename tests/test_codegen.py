@@ -256,9 +256,18 @@ def test_float_model_close_to_reference(key: str, models_dir, tmp_path) -> None:
     t = plan.graph.tensor(plan.graph.inputs[0])
     x = np.random.default_rng(3).uniform(lo, hi, (100, *t.shape)).astype(np.float32)
     ref = run_plan(plan, [x])[plan.graph.outputs[0]]
+    hybrid = any(step.kernel == "conv2d_hybrid" for step in plan.steps)
     for cc, flags in [("gcc", HOST["gcc"]), ("clang", HOST["clang"]), ("gcc", SANITIZE)]:
         ours = run_exe(build(gen, cc, flags, f"{cc}{len(flags)}"), plan.graph, [x])[0]
-        np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-4 * float(np.abs(ref).max()), err_msg=cc)
+        if not hybrid:
+            np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-4 * float(np.abs(ref).max()), err_msg=cc)
+            continue
+        # A hybrid conv quantizes its float input on the fly: a last-bit difference upstream (float32 sums in
+        # C, float64 in the reference) can move one int8 input by one step, a discrete jump downstream. So:
+        # every top-1 class equal, and all but a few outputs within the float tolerance.
+        far = ~np.isclose(ours, ref, rtol=1e-4, atol=1e-4 * float(np.abs(ref).max()))
+        assert (ours.argmax(-1) == ref.argmax(-1)).all(), cc
+        assert far.mean() <= 0.01, f"{cc}: {int(far.sum())} of {far.size} outputs differ"
     for cc, flags in CROSS.items():
         compile_only(gen, cc, flags, tmp_path / "x.o")
 

@@ -59,4 +59,5 @@ def lower_conv2d_hybrid(graph: Graph, node: Node, step: Step, bias: np.ndarray) 
            "hybrid conv with per-channel weight scales (TFLite's asymmetric-input path) is not supported")
     step.kernel = "conv2d_hybrid"
     step.params["weight_scale"] = float(q.scale[0])
+    step.scratch = graph.tensor(node.inputs[0]).size  # the input quantized to int8
     step.consts = {"weights": w.data, "bias": bias.astype(np.float32)}
