@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import MLPERF_INT8
 from tinyc.codegen import generate, runner_source
+from tinyc.codegen.kernels import emitted_consts, scalar_requant
 from tinyc.errors import TinycError
 from tinyc.frontends import load_model
 from tinyc.ir import Graph, Node, Quant, Tensor
@@ -204,7 +205,11 @@ def test_mlperf_report(mlperf: ModelCase) -> None:
     assert totals["arena_bytes"] == plan.arena_size
     assert totals["arena_lower_bound"] == plan.lower_bound
     assert totals["macs"] == sum(s.macs for s in plan.steps) > 0
-    assert totals["weight_bytes"] == sum(a.nbytes for s in plan.steps for a in s.consts.values())
+    assert totals["weight_bytes"] == sum(a.nbytes for s in plan.steps for a in emitted_consts(s).values())
+    per_tensor = [s for s in plan.steps if scalar_requant(s)]  # multiplier and shift as literals, no arrays
+    assert sum(s.consts["mult"].nbytes + s.consts["shift"].nbytes for s in per_tensor) == \
+        sum(a.nbytes for s in plan.steps for a in s.consts.values()) - totals["weight_bytes"]
+    assert per_tensor  # AD, KWS and IC all have per-tensor fully connected layers
     assert [row["node"] for row in report["layers"]] == [s.node for s in plan.steps]
     assert sorted(report["files"]) == sorted(p.name for p in gen.lib.iterdir())
     for row, step in zip(report["layers"], plan.steps, strict=True):

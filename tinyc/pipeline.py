@@ -67,7 +67,9 @@ def compile_library(plan: Plan, out_dir: Path, board_id: str = "host", name: str
 
 def memory_needs(plan: Plan) -> tuple[int, int]:
     """Flash (weights) and RAM (arena + input and output buffers) the model needs at least."""
-    weights = sum(int(a.nbytes) for step in plan.steps for a in step.consts.values())
+    from tinyc.codegen.kernels import emitted_consts
+
+    weights = sum(int(a.nbytes) for step in plan.steps for a in emitted_consts(step).values())
     io = sum(plan.graph.tensor(n).nbytes for n in plan.graph.inputs + plan.graph.outputs)
     return weights, plan.arena_size + io
 

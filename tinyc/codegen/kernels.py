@@ -59,7 +59,7 @@ class KernelSet:
             "scratch": scratch_need(step),
             "T_in": c_type(graph.tensor(step.inputs[0]).dtype),
             "T_out": c_type(graph.tensor(step.outputs[0]).dtype),
-            "consts": step.consts,
+            "consts": emitted_consts(step),
             "size": graph.tensor(step.outputs[0]).size,
         } | extra_context(step, self.plan)
         text = reindent(template.render(ctx))
@@ -90,7 +90,7 @@ def signature(fn: str, step: Step, plan: Plan, scratch: int) -> str:
     r = "" if step.inplace else "restrict "  # element-wise steps may write over their input
     args = [f"const {c_type(graph.tensor(n).dtype)} *{r}in{i}" for i, n in enumerate(step.inputs)]
     args += [f"{c_type(graph.tensor(n).dtype)} *{r}out{i}" for i, n in enumerate(step.outputs)]
-    args += [f"const {c_type(a.dtype)} *{r}{c_identifier(k)}" for k, a in step.consts.items()]
+    args += [f"const {c_type(a.dtype)} *{r}{c_identifier(k)}" for k, a in emitted_consts(step).items()]
     if scratch:
         args.append("int8_t *restrict scratch")
     return f"TINYC_KERNEL void {fn}({', '.join(args)})"
@@ -163,6 +163,7 @@ def extra_context(step: Step, plan: Plan) -> dict:
         ctx["requant"] = requant_function(step.consts["mult"], step.consts["shift"])
         ctx["left_shift"] = bool(np.any(step.consts["shift"] > 0))  # some channel shifts left (rare)
         ctx["fast"] = fast_requant(step)
+        ctx["rq_scalar"] = scalar_requant(step)
     if step.kernel == "depthwise_conv2d_s8":
         ctx["dw_columns"] = lambda np_, patch=False: depthwise_columns(step.params, np_, patch)
     if step.kernel == "add_s8":
@@ -184,6 +185,33 @@ def depthwise_columns(p: dict, pixels: int, patch: bool = False) -> list[tuple[i
             col = kx if patch else q * p["stride_w"] + kx * p["dil_w"]
             cols.setdefault(col, []).append((q, kx))
     return sorted(cols.items())
+
+
+SCALAR_REQUANT_KERNELS = ("conv2d_s8", "fully_connected_s8", "depthwise_conv2d_s8")
+
+
+def scalar_requant(step: Step) -> dict | None:
+    """The one multiplier and shift of a layer whose output channels all share them (per-tensor weight
+    scale), which its kernel then holds as literals instead of reading `mult` and `shift` arrays (those
+    stay in the step for the reference runtime but are not emitted, see emitted_consts); None if not."""
+    if step.kernel not in SCALAR_REQUANT_KERNELS or "mult" not in step.consts or "shift" not in step.consts:
+        return None
+    mult, shift = np.asarray(step.consts["mult"]), np.asarray(step.consts["shift"])
+    if mult.size == 0 or not (np.all(mult == mult.flat[0]) and np.all(shift == shift.flat[0])):
+        return None
+    m, s = int(mult.flat[0]), int(shift.flat[0])
+    zp = int(step.params.get("out_zp", 0))
+    e = -s
+    k = (1 << (e - 1)) + zp * (1 << e) if 1 <= e <= 23 else None  # tinyc_rq_fast's constant (fast path)
+    return {"m": m, "shift": s, "e": e, "k": k}
+
+
+def emitted_consts(step: Step) -> dict[str, np.ndarray]:
+    """The constant arrays the generated C holds for a step: its consts less the multipliers and shifts
+    of a per-tensor requantization (literals in the kernel, see scalar_requant)."""
+    if scalar_requant(step) is None:
+        return step.consts
+    return {k: a for k, a in step.consts.items() if k not in ("mult", "shift")}
 
 
 CHANNEL_AXIS = {"conv2d_s8": 0, "fully_connected_s8": 0, "depthwise_conv2d_s8": -1}
@@ -264,7 +292,7 @@ def step_calls(kernels: KernelSet, step: Step, step_id: str) -> tuple[list[Call]
         return [copy], None
     fn = kernels.function_for(step)
     args = [ptr(n) for n in step.inputs] + [ptr(n) for n in step.outputs]
-    args += [f"tinyc_w_{step_id}_{c_identifier(k)}" for k in step.consts]
+    args += [f"tinyc_w_{step_id}_{c_identifier(k)}" for k in emitted_consts(step)]
     need = scratch_need(step)
     if need:
         planned = plan.buffers.get(f"{step.node}:scratch")

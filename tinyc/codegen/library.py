@@ -10,7 +10,15 @@ import numpy as np
 
 import tinyc
 from tinyc.codegen.cformat import c_identifier, c_initializer, c_type
-from tinyc.codegen.kernels import PATHS, Call, KernelSet, buffer_pointer, io_arg, step_calls
+from tinyc.codegen.kernels import (
+    PATHS,
+    Call,
+    KernelSet,
+    buffer_pointer,
+    emitted_consts,
+    io_arg,
+    step_calls,
+)
 from tinyc.codegen.render import environment
 from tinyc.errors import TinycError
 from tinyc.ir import Graph
@@ -71,7 +79,7 @@ def step_ids(plan: Plan) -> list[str]:
 def weight_arrays(plan: Plan, ids: list[str]) -> list[WeightArray]:
     arrays = []
     for step, sid in zip(plan.steps, ids, strict=True):
-        for key, arr in step.consts.items():
+        for key, arr in emitted_consts(step).items():
             arr = np.ascontiguousarray(arr)
             arrays.append(WeightArray(f"tinyc_w_{sid}_{c_identifier(key)}", c_type(arr.dtype),
                                       max(arr.size, 1), arr.nbytes, c_initializer(arr)))

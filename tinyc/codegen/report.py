@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from tinyc.codegen.kernels import emitted_consts
 from tinyc.lower.plan import Plan
 
 
@@ -20,7 +21,7 @@ def build_report(plan: Plan, facts: dict[str, Any], files: list[str]) -> dict[st
             "kernel": step.kernel,
             "function": fn,
             "macs": int(step.macs),
-            "weight_bytes": int(sum(np.asarray(a).nbytes for a in step.consts.values())),
+            "weight_bytes": int(sum(np.asarray(a).nbytes for a in emitted_consts(step).values())),
             "output_bytes": graph.tensor(out).nbytes,
             "output_region": buf.region if buf else None,
             "arena_offset": buf.offset if buf and buf.region == "arena" else None,

@@ -12,9 +12,10 @@ from tinyc.prune.sensitivity import Comparison, Table
 def weight_bytes(graph: Graph) -> int:
     """Bytes of constant data (weights, biases, requantization) the generated C holds for the graph,
     as report.json's weight_bytes: sparse int8 weights in their compact encoding."""
+    from tinyc.codegen.kernels import emitted_consts
     from tinyc.lower import lower
 
-    return int(sum(a.nbytes for step in lower(graph).steps for a in step.consts.values()))
+    return int(sum(a.nbytes for step in lower(graph).steps for a in emitted_consts(step).values()))
 
 
 def to_json(model: str, layers: list[LayerSparsity], settings: dict, comparison: Comparison | None,
