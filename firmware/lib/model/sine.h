@@ -46,8 +46,8 @@ extern "C" {
 #define SINE_NUM_INPUTS 1
 #define SINE_NUM_OUTPUTS 1
 #define SINE_ARENA_SIZE 64 /* bytes of static RAM for intermediate tensors */
-#define SINE_SCRATCH_SIZE 0 /* bytes of static RAM for kernel scratch */
-#define SINE_WEIGHT_SIZE 1868 /* bytes of constant data */
+#define SINE_SCRATCH_SIZE 0 /* bytes of static RAM for kernel scratch (nucleo-l4r5zi) */
+#define SINE_WEIGHT_SIZE 1348 /* bytes of constant data */
 #define SINE_MACS INT64_C(1088) /* multiply-accumulates per inference */
 
 int sine_run(const int8_t *input, int8_t *output);

@@ -30,6 +30,21 @@
 #define TINYC_KERNEL static
 #endif
 
+/* The compiler forgets what pointer p points to (so it reads the array instead of folding its values in
+ * and dropping it from the image: the weights section keeps every array the report counts). */
+#if defined(__GNUC__) || defined(__clang__)
+#define TINYC_HIDE(p) __asm__("" : "+r"(p))
+#else
+#define TINYC_HIDE(p) ((void)0)
+#endif
+
+/* Helpers whose loop counts and strides must fold into constants at their call sites. */
+#if defined(__GNUC__) || defined(__clang__)
+#define TINYC_INLINE static inline __attribute__((always_inline))
+#else
+#define TINYC_INLINE static inline
+#endif
+
 /* Weight arrays: aligned, in their own section so a linker script can place them and the
  * size report can count them. Define TINYC_WEIGHTS yourself to override. */
 #ifndef TINYC_WEIGHTS
@@ -51,8 +66,12 @@
 #if !defined(TINYC_NO_SIMD32) && defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
 #include <arm_acle.h>
 #define TINYC_SIMD32 1
+/* No load moves across this point (GCC would start the next word's loads early and run out of registers). */
+#define TINYC_SEQUENCE() __asm__ __volatile__("" ::: "memory")
 #define tinyc_sxtb16(x) __sxtb16((int32_t)(x))
 #define tinyc_smlad(a, b, acc) __smlad((a), (b), (acc))
+#define tinyc_smlabb(a, b, acc) __smlabb((a), (b), (acc)) /* acc + bottom halves' product */
+#define tinyc_smlatt(a, b, acc) __smlatt((a), (b), (acc)) /* acc + top halves' product */
 /* SXTB16 with its built-in rotate (GCC does not fold a separate rotate into it) */
 static inline int32_t tinyc_sxtb16_ror8(uint32_t x)
 {
@@ -62,6 +81,7 @@ static inline int32_t tinyc_sxtb16_ror8(uint32_t x)
 }
 #elif !defined(TINYC_NO_SIMD32) && defined(TINYC_EMULATE_SIMD32)
 #define TINYC_SIMD32 1
+#define TINYC_SEQUENCE() ((void)0)
 static inline int32_t tinyc_sxtb16(uint32_t x)
 {
     uint32_t lo = (uint32_t)(int32_t)(int8_t)(x & 0xFFu) & 0xFFFFu;
@@ -78,8 +98,21 @@ static inline int32_t tinyc_smlad(int32_t a, int32_t b, int32_t acc)
     int32_t b_lo = (int16_t)((uint32_t)b & 0xFFFFu), b_hi = (int16_t)((uint32_t)b >> 16);
     return acc + a_lo * b_lo + a_hi * b_hi;
 }
+static inline int32_t tinyc_smlabb(int32_t a, int32_t b, int32_t acc)
+{
+    return acc + (int16_t)((uint32_t)a & 0xFFFFu) * (int16_t)((uint32_t)b & 0xFFFFu);
+}
+static inline int32_t tinyc_smlatt(int32_t a, int32_t b, int32_t acc)
+{
+    return acc + (int16_t)((uint32_t)a >> 16) * (int16_t)((uint32_t)b >> 16);
+}
 #else
 #define TINYC_SIMD32 0
+#if defined(__GNUC__) || defined(__clang__)
+#define TINYC_SEQUENCE() __asm__ __volatile__("" ::: "memory")
+#else
+#define TINYC_SEQUENCE() ((void)0)
+#endif
 #endif
 
 /* Helium (MVE, Armv8.1-M: Cortex-M55/M85): int8 dot products 16 lanes at a time (VMLADAVA), requantization
@@ -93,6 +126,9 @@ typedef int8x16_t tinyc_v8;  /* 16 x int8 */
 typedef int32x4_t tinyc_v32; /* 4 x int32 */
 /* A pointer GCC must keep in a register of its own (so loads post-increment it instead of adding offsets). */
 #define TINYC_OPAQUE(p) __asm__("" : "+r"(p))
+/* Vector v is computed here, and no load or store moves across this point: GCC would otherwise hoist all
+ * of a depthwise kernel's loads and products and spill them. */
+#define TINYC_SETTLE(v) __asm__ __volatile__("" : "+w"(v) : : "memory")
 #define tinyc_vld8(p) vldrbq_s8(p)
 #define tinyc_vld8_n(p, n) vldrbq_z_s8((p), vctp8q((uint32_t)(n)))
 #define tinyc_vst8(p, v) vstrbq_s8((p), (v))
@@ -104,6 +140,7 @@ typedef int32x4_t tinyc_v32; /* 4 x int32 */
 #define tinyc_vst8x4(p, v) vstrbq_s32((p), (v))
 #define tinyc_vst8x4_n(p, v, n) vstrbq_p_s32((p), (v), vctp32q((uint32_t)(n)))
 #define tinyc_vld32(p) vldrwq_s32(p)
+#define tinyc_vst32(p, v) vstrwq_s32((p), (v))
 #define tinyc_vld32_n(p, n) vldrwq_z_s32((p), vctp32q((uint32_t)(n)))
 #define tinyc_vdup32(x) vdupq_n_s32(x)
 #define tinyc_vadd(a, b) vaddq_s32((a), (b))
@@ -114,7 +151,8 @@ typedef int32x4_t tinyc_v32; /* 4 x int32 */
 #define tinyc_vmin(a, b) vminq_s32((a), (b))
 #define tinyc_vqadd(a, b) vqaddq_s32((a), (b))
 #define tinyc_vsign(a) vshrq_n_s32((a), 31)
-#define tinyc_vshl20(a) vshlq_n_s32((a), 20)
+#define tinyc_vshl_n(a, n) vshlq_n_s32((a), (n))   /* n: a constant in 0..31 */
+#define tinyc_vrshr_n(a, n) vrshrq_n_s32((a), (n)) /* n: a constant in 1..32 */
 #define tinyc_vshl(a, s) vshlq_s32((a), (s))
 #define tinyc_vrshl(a, s) vrshlq_s32((a), (s))
 #define tinyc_vqrdmulh(a, b) vqrdmulhq_s32((a), (b))
@@ -137,6 +175,7 @@ typedef struct {
     int32_t v[4];
 } tinyc_v32;
 #define TINYC_OPAQUE(p) ((void)0)
+#define TINYC_SETTLE(v) ((void)0)
 static inline int32_t tinyc_add_wrap_(int32_t a, int32_t b)
 {
     return (int32_t)((uint32_t)a + (uint32_t)b);
@@ -222,6 +261,10 @@ static inline tinyc_v32 tinyc_vld32(const int32_t *p)
 {
     return tinyc_vld32_n(p, 4);
 }
+static inline void tinyc_vst32(int32_t *p, tinyc_v32 v)
+{
+    memcpy(p, v.v, 16);
+}
 static inline tinyc_v32 tinyc_vset32(int32_t a, int32_t b, int32_t c, int32_t d)
 {
     tinyc_v32 r;
@@ -273,9 +316,13 @@ static inline tinyc_v32 tinyc_vsign(tinyc_v32 a)
 {
     return tinyc_vshl(a, tinyc_vdup32(-31));
 }
-static inline tinyc_v32 tinyc_vshl20(tinyc_v32 a)
+static inline tinyc_v32 tinyc_vshl_n(tinyc_v32 a, int n)
 {
-    return tinyc_vshl(a, tinyc_vdup32(20));
+    return tinyc_vshl(a, tinyc_vdup32(n));
+}
+static inline tinyc_v32 tinyc_vrshr_n(tinyc_v32 a, int n)
+{
+    return tinyc_vrshl(a, tinyc_vdup32(-n));
 }
 #else
 #define TINYC_MVE 0
@@ -370,6 +417,76 @@ static inline int8_t tinyc_requant_any_s8(int32_t acc, int32_t multiplier, int32
     return (int8_t)v;
 }
 
+/* v clamped to [lo, hi] (lo >= -128, hi <= 127): one SSAT for the whole int8 range where the core has it */
+static inline int8_t tinyc_clamp8(int32_t v, int32_t lo, int32_t hi)
+{
+#if defined(__ARM_FEATURE_SAT) && (defined(__GNUC__) || defined(__clang__))
+    if (lo == -128 && hi == 127) {
+        int32_t r;
+        __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(v));
+        return (int8_t)r;
+    }
+#endif
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    return (int8_t)v;
+}
+
+#if defined(__ARM_ARCH_6M__) && (defined(__GNUC__) || defined(__clang__))
+/* Cortex-M0/M0+ multiply 32 x 32 -> 32 only (a 64-bit product is a libgcc call): tinyc_mulhr from 16-bit
+ * halves, a * b + 2**31 = (ah bh + m1h + m2h) 2**32 + (m1l + m2l + lo / 2**16 + 2**15) 2**16 + lo % 2**16
+ * with m1 = ah bl, m2 = al bh (int32, split into high and low halves) and lo = al bl (uint32). Out of line:
+ * inlined, it costs the kernels' loops registers the M0+ does not have. */
+static __attribute__((noinline, unused)) int32_t tinyc_mulhr_v6m(int32_t a, int32_t b)
+{
+    const int32_t ah = a >> 16, bh = b >> 16;
+    const uint32_t al = (uint32_t)a & 0xFFFFu, bl = (uint32_t)b & 0xFFFFu;
+    const int32_t m1 = ah * (int32_t)bl, m2 = (int32_t)al * bh;
+    const uint32_t mid = ((uint32_t)m1 & 0xFFFFu) + ((uint32_t)m2 & 0xFFFFu) + ((al * bl) >> 16) + 0x8000u;
+    return ah * bh + (m1 >> 16) + (m2 >> 16) + (int32_t)(mid >> 16);
+}
+#endif
+
+/* (a * b + 2**31) >> 32: the high word of the product, rounded (SMMULR on the DSP extension). */
+static inline int32_t tinyc_mulhr(int32_t a, int32_t b)
+{
+#if defined(__ARM_FEATURE_DSP) && (defined(__GNUC__) || defined(__clang__))
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#elif defined(__ARM_ARCH_6M__) && (defined(__GNUC__) || defined(__clang__))
+    return tinyc_mulhr_v6m(a, b);
+#else
+    return (int32_t)(((int64_t)a * b + INT64_C(0x80000000)) >> 32);
+#endif
+}
+
+/* tinyc_requant_r_s8 for a right shift e = -shift >= 1, given |acc| < 2**29 and multiplier m >= 0 (the code
+ * generator checks both per layer), and k = 2**(e-1) + (out_zp << e):
+ * - SaturatingRoundingDoublingHighMul(acc, m) = (acc * m + 2**30) >> 31 = (2 * acc * m + 2**31) >> 32;
+ * - RoundingDivideByPOT(t, e) = (t + 2**(e-1) - (t < 0)) >> e (halves away from zero), and adding out_zp
+ *   after the shift equals adding out_zp << e before it. No step overflows: |t| < 2**29, |zp << e| <= 2**30. */
+static inline int8_t tinyc_rq_fast(int32_t acc, int32_t m, int32_t e, int32_t k, int32_t lo, int32_t hi)
+{
+    const int32_t t = tinyc_mulhr(acc * 2, m);
+    return tinyc_clamp8((t + (t >> 31) + k) >> e, lo, hi);
+}
+
+/* tinyc_rq_fast with the channel's shift (-e) and out_zp as they are (no precomputed k): one table less. */
+static inline int8_t tinyc_rq_fast_c(int32_t acc, int32_t m, int32_t shift, int32_t zp, int32_t lo, int32_t hi)
+{
+    const int32_t t = tinyc_mulhr(acc * 2, m);
+    return tinyc_clamp8(((t + (t >> 31) + (INT32_C(1) << (-shift - 1))) >> -shift) + zp, lo, hi);
+}
+
+/* TFLM's int8 Add input rescaling, MultiplyByQuantizedMultiplierSmallerThanOneExp(d << 20, m, -e) for an
+ * input minus its zero point d (|d << 20| < 2**28, m >= 0, e >= 0), in the forms of tinyc_rq_fast. */
+static inline int32_t tinyc_add_rescale(int32_t d, int32_t m, int32_t e)
+{
+    const int32_t t = tinyc_mulhr(d * (INT32_C(1) << 21), m);
+    return e > 0 ? (t + (t >> 31) + (INT32_C(1) << (e - 1))) >> e : t;
+}
+
 /* ---- im2col: one window of an NHWC input as a dense [kh][kw][c] patch, padding read as pad ---- */
 
 static inline void tinyc_im2col_s8(const int8_t *in, int32_t in_h, int32_t in_w, int32_t c, int32_t iy0,
@@ -400,7 +517,7 @@ static inline void tinyc_im2col_s8(const int8_t *in, int32_t in_h, int32_t in_w,
 /* ---- int8 dot products (the convolution and fully connected inner loops) ---- */
 
 /* acc + sum(a[i] * b[i]) for i < n. */
-static inline int32_t tinyc_dot_s8(const int8_t *a, const int8_t *b, int32_t n, int32_t acc)
+TINYC_INLINE int32_t tinyc_dot_s8(const int8_t *a, const int8_t *b, int32_t n, int32_t acc)
 {
 #if TINYC_SIMD32
     for (; n >= 4; n -= 4) {
@@ -422,7 +539,7 @@ static inline int32_t tinyc_dot_s8(const int8_t *a, const int8_t *b, int32_t n, 
 #if TINYC_SIMD32
 /* x[0..n) as int16 pairs for SMLAD: per group of 4 values (a, b, c, d) the words (a, c) and (b, d),
  * which is what SXTB16 and SXTB16-ROR-8 give; a trailing n % 4 values are left out (read as bytes). */
-static inline void tinyc_expand_s8(const int8_t *x, int32_t n, int8_t *words)
+TINYC_INLINE void tinyc_expand_s8(const int8_t *x, int32_t n, int8_t *words)
 {
     for (; n >= 4; n -= 4) {
         uint32_t v;
@@ -439,37 +556,51 @@ static inline void tinyc_expand_s8(const int8_t *x, int32_t n, int8_t *words)
 
 /* tinyc_dot2x2_s8 with both x vectors pre-expanded (tinyc_expand_s8 of x0b, x1b into x0w, x1w):
  * the inner loop sign-extends only the weights. */
-static inline void tinyc_dot2x2_x16(const int8_t *x0w, const int8_t *x1w, const int8_t *x0b, const int8_t *x1b,
+TINYC_INLINE void tinyc_dot2x2_x16(const int8_t *x0w, const int8_t *x1w, const int8_t *x0b, const int8_t *x1b,
                                     const int8_t *w0, const int8_t *w1, int32_t n, int32_t acc[4])
 {
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     int32_t k = 0;
+#define TINYC_DOT2X2_WORD(o)                                                                                     \
+    do {                                                                                                         \
+        uint32_t v_;                                                                                             \
+        int32_t x0e_, x0o_, x1e_, x1o_, we_, wo_;                                                                \
+        memcpy(&x0e_, x0w + 2 * (o), 4);                                                                         \
+        memcpy(&x0o_, x0w + 2 * (o) + 4, 4);                                                                     \
+        memcpy(&x1e_, x1w + 2 * (o), 4);                                                                         \
+        memcpy(&x1o_, x1w + 2 * (o) + 4, 4);                                                                     \
+        memcpy(&v_, w0 + (o), 4);                                                                                \
+        we_ = tinyc_sxtb16(v_);                                                                                  \
+        wo_ = tinyc_sxtb16_ror8(v_);                                                                             \
+        a00 = tinyc_smlad(x0o_, wo_, tinyc_smlad(x0e_, we_, a00));                                               \
+        a10 = tinyc_smlad(x1o_, wo_, tinyc_smlad(x1e_, we_, a10));                                               \
+        memcpy(&v_, w1 + (o), 4);                                                                                \
+        we_ = tinyc_sxtb16(v_);                                                                                  \
+        wo_ = tinyc_sxtb16_ror8(v_);                                                                             \
+        a01 = tinyc_smlad(x0o_, wo_, tinyc_smlad(x0e_, we_, a01));                                               \
+        a11 = tinyc_smlad(x1o_, wo_, tinyc_smlad(x1e_, we_, a11));                                               \
+    } while (0)
+    for (; k + 16 <= n; k += 16) { /* four words a round, one after the other */
+        TINYC_DOT2X2_WORD(0);
+        TINYC_SEQUENCE();
+        TINYC_DOT2X2_WORD(4);
+        TINYC_SEQUENCE();
+        TINYC_DOT2X2_WORD(8);
+        TINYC_SEQUENCE();
+        TINYC_DOT2X2_WORD(12);
+        x0w += 32;
+        x1w += 32;
+        w0 += 16;
+        w1 += 16;
+    }
     for (; k + 4 <= n; k += 4) {
-        uint32_t v;
-        int32_t x0e, x0o, x1e, x1o, we, wo;
-        memcpy(&x0e, x0w, 4);
-        memcpy(&x0o, x0w + 4, 4);
-        memcpy(&x1e, x1w, 4);
-        memcpy(&x1o, x1w + 4, 4);
-        memcpy(&v, w0, 4);
-        we = tinyc_sxtb16(v);
-        wo = tinyc_sxtb16_ror8(v);
-        a00 = tinyc_smlad(x0e, we, a00);
-        a00 = tinyc_smlad(x0o, wo, a00);
-        a10 = tinyc_smlad(x1e, we, a10);
-        a10 = tinyc_smlad(x1o, wo, a10);
-        memcpy(&v, w1, 4);
-        we = tinyc_sxtb16(v);
-        wo = tinyc_sxtb16_ror8(v);
-        a01 = tinyc_smlad(x0e, we, a01);
-        a01 = tinyc_smlad(x0o, wo, a01);
-        a11 = tinyc_smlad(x1e, we, a11);
-        a11 = tinyc_smlad(x1o, wo, a11);
+        TINYC_DOT2X2_WORD(0);
         x0w += 8;
         x1w += 8;
         w0 += 4;
         w1 += 4;
     }
+#undef TINYC_DOT2X2_WORD
     for (; k < n; ++k) {
         const int32_t u0 = x0b[k], u1 = x1b[k], v0 = *w0++, v1 = *w1++;
         a00 += u0 * v0;
@@ -485,7 +616,7 @@ static inline void tinyc_dot2x2_x16(const int8_t *x0w, const int8_t *x1w, const 
 #endif
 
 /* Two dot products sharing the vector x: acc[0] += x . w0, acc[1] += x . w1. */
-static inline void tinyc_dot2_s8(const int8_t *x, const int8_t *w0, const int8_t *w1, int32_t n, int32_t acc[2])
+TINYC_INLINE void tinyc_dot2_s8(const int8_t *x, const int8_t *w0, const int8_t *w1, int32_t n, int32_t acc[2])
 {
     int32_t a0 = acc[0], a1 = acc[1];
 #if TINYC_SIMD32
@@ -515,9 +646,136 @@ static inline void tinyc_dot2_s8(const int8_t *x, const int8_t *w0, const int8_t
     acc[1] = a1;
 }
 
+#if TINYC_SIMD32
+/* acc_j += x[o..o+4) . w_j[o..o+4) for j < 4: one word of x sign-extended once for four SMLAD pairs */
+#define TINYC_DOT4_WORD(o)                                                                                       \
+    do {                                                                                                         \
+        uint32_t v_;                                                                                             \
+        int32_t xe_, xo_;                                                                                        \
+        memcpy(&v_, x + (o), 4);                                                                                 \
+        xe_ = tinyc_sxtb16(v_);                                                                                  \
+        xo_ = tinyc_sxtb16_ror8(v_);                                                                             \
+        memcpy(&v_, w0 + (o), 4);                                                                                \
+        a0 = tinyc_smlad(xo_, tinyc_sxtb16_ror8(v_), tinyc_smlad(xe_, tinyc_sxtb16(v_), a0));                    \
+        memcpy(&v_, w1 + (o), 4);                                                                                \
+        a1 = tinyc_smlad(xo_, tinyc_sxtb16_ror8(v_), tinyc_smlad(xe_, tinyc_sxtb16(v_), a1));                    \
+        memcpy(&v_, w2 + (o), 4);                                                                                \
+        a2 = tinyc_smlad(xo_, tinyc_sxtb16_ror8(v_), tinyc_smlad(xe_, tinyc_sxtb16(v_), a2));                    \
+        memcpy(&v_, w3 + (o), 4);                                                                                \
+        a3 = tinyc_smlad(xo_, tinyc_sxtb16_ror8(v_), tinyc_smlad(xe_, tinyc_sxtb16(v_), a3));                    \
+    } while (0)
+#endif
+
+/* Four dot products sharing the vector x: acc[j] += x . w_j, w_j = w + j * stride (j < 4). */
+TINYC_INLINE void tinyc_dot4_s8(const int8_t *x, const int8_t *w, int32_t stride, int32_t n, int32_t acc[4])
+{
+    const int8_t *w0 = w, *w1 = w + stride, *w2 = w1 + stride, *w3 = w2 + stride;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+#if TINYC_SIMD32
+    for (; n >= 16; n -= 16) { /* four words a round (a quarter of the loop overhead), one after the other */
+        TINYC_DOT4_WORD(0);
+        TINYC_SEQUENCE();
+        TINYC_DOT4_WORD(4);
+        TINYC_SEQUENCE();
+        TINYC_DOT4_WORD(8);
+        TINYC_SEQUENCE();
+        TINYC_DOT4_WORD(12);
+        x += 16;
+        w0 += 16;
+        w1 += 16;
+        w2 += 16;
+        w3 += 16;
+    }
+    for (; n >= 4; n -= 4) {
+        TINYC_DOT4_WORD(0);
+        x += 4;
+        w0 += 4;
+        w1 += 4;
+        w2 += 4;
+        w3 += 4;
+    }
+#endif
+#if !TINYC_SIMD32 && !defined(__ARM_ARCH_6M__)
+#define TINYC_DOT4_BYTE(j)                                                                                       \
+    do {                                                                                                         \
+        const int32_t xv_ = x[j];                                                                                \
+        a0 += xv_ * (int32_t)w0[j];                                                                              \
+        a1 += xv_ * (int32_t)w1[j];                                                                              \
+        a2 += xv_ * (int32_t)w2[j];                                                                              \
+        a3 += xv_ * (int32_t)w3[j];                                                                              \
+    } while (0)
+    for (; n >= 4; n -= 4) { /* plain C: four values a round, at constant offsets (one pointer step) */
+        TINYC_DOT4_BYTE(0);
+        TINYC_DOT4_BYTE(1);
+        TINYC_DOT4_BYTE(2);
+        TINYC_DOT4_BYTE(3);
+        x += 4;
+        w0 += 4;
+        w1 += 4;
+        w2 += 4;
+        w3 += 4;
+    }
+#undef TINYC_DOT4_BYTE
+#endif
+    for (; n > 0; --n) {
+        const int32_t xv = *x++;
+        a0 += xv * (int32_t)*w0++;
+        a1 += xv * (int32_t)*w1++;
+        a2 += xv * (int32_t)*w2++;
+        a3 += xv * (int32_t)*w3++;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* Eight dot products of two vectors x0, x1 with four vectors w_j = w + j * stride (j < 4), for cores with
+ * registers to spare (RISC-V): acc[j] += x0 . w_j, acc[4 + j] += x1 . w_j. */
+TINYC_INLINE void tinyc_dot2x4_s8(const int8_t *x0, const int8_t *x1, const int8_t *w, int32_t stride, int32_t n,
+                                  int32_t acc[8])
+{
+    const int8_t *w0 = w, *w1 = w + stride, *w2 = w1 + stride, *w3 = w2 + stride;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], b0 = acc[4], b1 = acc[5], b2 = acc[6], b3 = acc[7];
+#define TINYC_DOT2X4_BYTE(j)                                                                                     \
+    do {                                                                                                         \
+        const int32_t u_ = x0[j], v_ = x1[j], c0_ = w0[j], c1_ = w1[j], c2_ = w2[j], c3_ = w3[j];                \
+        a0 += u_ * c0_;                                                                                          \
+        a1 += u_ * c1_;                                                                                          \
+        a2 += u_ * c2_;                                                                                          \
+        a3 += u_ * c3_;                                                                                          \
+        b0 += v_ * c0_;                                                                                          \
+        b1 += v_ * c1_;                                                                                          \
+        b2 += v_ * c2_;                                                                                          \
+        b3 += v_ * c3_;                                                                                          \
+    } while (0)
+    for (; n >= 2; n -= 2) {
+        TINYC_DOT2X4_BYTE(0);
+        TINYC_DOT2X4_BYTE(1);
+        x0 += 2;
+        x1 += 2;
+        w0 += 2;
+        w1 += 2;
+        w2 += 2;
+        w3 += 2;
+    }
+    if (n > 0) {
+        TINYC_DOT2X4_BYTE(0);
+    }
+#undef TINYC_DOT2X4_BYTE
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    acc[4] = b0;
+    acc[5] = b1;
+    acc[6] = b2;
+    acc[7] = b3;
+}
+
 /* Four dot products of two vectors x0, x1 with two vectors w0, w1:
  * acc[0] += x0 . w0, acc[1] += x0 . w1, acc[2] += x1 . w0, acc[3] += x1 . w1. */
-static inline void tinyc_dot2x2_s8(const int8_t *x0, const int8_t *x1, const int8_t *w0, const int8_t *w1,
+TINYC_INLINE void tinyc_dot2x2_s8(const int8_t *x0, const int8_t *x1, const int8_t *w0, const int8_t *w1,
                                    int32_t n, int32_t acc[4])
 {
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
@@ -550,6 +808,26 @@ static inline void tinyc_dot2x2_s8(const int8_t *x0, const int8_t *x1, const int
         w0 += 4;
         w1 += 4;
     }
+#elif !defined(__ARM_ARCH_6M__) /* (Cortex-M0/M0+ have no immediate offset for LDRSB: no gain there) */
+#define TINYC_DOT2X2_BYTE(j)                                                                                     \
+    do {                                                                                                         \
+        const int32_t u0_ = x0[j], u1_ = x1[j], v0_ = w0[j], v1_ = w1[j];                                        \
+        a00 += u0_ * v0_;                                                                                        \
+        a01 += u0_ * v1_;                                                                                        \
+        a10 += u1_ * v0_;                                                                                        \
+        a11 += u1_ * v1_;                                                                                        \
+    } while (0)
+    for (; n >= 4; n -= 4) { /* plain C: four values a round, at constant offsets (one pointer step) */
+        TINYC_DOT2X2_BYTE(0);
+        TINYC_DOT2X2_BYTE(1);
+        TINYC_DOT2X2_BYTE(2);
+        TINYC_DOT2X2_BYTE(3);
+        x0 += 4;
+        x1 += 4;
+        w0 += 4;
+        w1 += 4;
+    }
+#undef TINYC_DOT2X2_BYTE
 #endif
     for (; n > 0; --n) {
         const int32_t u0 = *x0++, u1 = *x1++, v0 = *w0++, v1 = *w1++;
@@ -621,7 +899,7 @@ static inline void tinyc_im2col_v(const int8_t *in, int32_t in_h, int32_t in_w, 
 }
 
 /* acc + x . w over n int8 values */
-static inline int32_t tinyc_vdot1(const int8_t *x, const int8_t *w, int32_t n, int32_t acc)
+TINYC_INLINE int32_t tinyc_vdot1(const int8_t *x, const int8_t *w, int32_t n, int32_t acc)
 {
     for (; n >= 16; n -= 16) {
         acc = tinyc_vmladava(acc, tinyc_vld8(x), tinyc_vld8(w));
@@ -636,16 +914,19 @@ static inline int32_t tinyc_vdot1(const int8_t *x, const int8_t *w, int32_t n, i
 
 /* The four dot products x . w_j (j < 4, w_j = w + j * stride) over n int8 values, as one vector: each
  * load of x feeds four VMLADAVAs. */
-static inline tinyc_v32 tinyc_vdot4(const int8_t *x, const int8_t *w, int32_t stride, int32_t n)
+TINYC_INLINE tinyc_v32 tinyc_vdot4(const int8_t *x, const int8_t *w, int32_t stride, int32_t n)
 {
     const int8_t *w0 = w, *w1 = w + stride, *w2 = w1 + stride, *w3 = w2 + stride;
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
     int32_t k;
-    TINYC_OPAQUE(w1);
-    TINYC_OPAQUE(w2);
-    TINYC_OPAQUE(w3);
     for (k = n >> 4; k > 0; --k) {
-        const tinyc_v8 v = tinyc_vld8(x);
+        tinyc_v8 v;
+        TINYC_OPAQUE(x); /* five pointers, each post-incremented (else GCC indexes them all by one counter) */
+        TINYC_OPAQUE(w0);
+        TINYC_OPAQUE(w1);
+        TINYC_OPAQUE(w2);
+        TINYC_OPAQUE(w3);
+        v = tinyc_vld8(x);
         a0 = tinyc_vmladava(a0, v, tinyc_vld8(w0));
         a1 = tinyc_vmladava(a1, v, tinyc_vld8(w1));
         a2 = tinyc_vmladava(a2, v, tinyc_vld8(w2));
