@@ -118,3 +118,39 @@ def test_inspect_totals(models_dir) -> None:
         totals = json.loads(out)["totals"]
         assert totals["macs"] == expected
         assert totals["param_bytes"] > 0
+
+
+def test_compile_unsupported_op_leaves_no_folder(models_dir, tmp_path) -> None:
+    import tflite
+
+    data = bytearray((models_dir / MLPERF_INT8["kws"]).read_bytes())
+    model = tflite.Model.GetRootAsModel(data, 0)
+    for k in range(model.OperatorCodesLength()):
+        tab = model.OperatorCodes(k)._tab
+        if model.OperatorCodes(k).BuiltinCode() == tflite.BuiltinOperator.SOFTMAX:
+            for slot in (4, 10):
+                if tab.Offset(slot):
+                    data[tab.Pos + tab.Offset(slot)] = tflite.BuiltinOperator.TANH
+    bad = tmp_path / "tanh.tflite"
+    bad.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    code, err, _ = invoke("compile", str(bad), "-o", str(out))
+    assert_one_line_error(code, err, "unsupported op TANH", "tanh.tflite")
+    assert not out.exists()
+
+
+def test_compile_into_unwritable_place_leaves_nothing(kws, tmp_path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    out = blocker / "lib"
+    code, err, _ = invoke("compile", str(kws), "-o", str(out))
+    assert_one_line_error(code, err, "cannot write to folder", "a_file")
+    assert blocker.read_text() == "not a folder" and not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_compile_too_big_for_board_names_region_and_sizes(models_dir, tmp_path) -> None:
+    out = tmp_path / "ic"
+    code, err, _ = invoke("compile", str(models_dir / MLPERF_INT8["ic"]), "--board", "nucleo-f103rb", "-o", str(out))
+    assert_one_line_error(code, err, "RAM", "KiB", "nucleo-f103rb has 20 KiB")
+    assert not out.exists()
