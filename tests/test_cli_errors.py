@@ -4,23 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from tests.conftest import MLPERF_INT8
-from tinyc.cli import main
-
-
-def invoke(*args: str):
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.stderr.strip(), result.stdout
-
-
-def assert_one_line_error(code: int, err: str, *needles: str) -> None:
-    assert code == 2, err
-    assert len(err.splitlines()) == 1, err
-    assert "Traceback" not in err
-    for needle in needles:
-        assert needle in err, err
+from tests.helpers import assert_one_line_error, invoke
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import pytest
 
 from tests.conftest import MLPERF_INT8
 from tests.graphs import assert_same_graph, every_op_graph
+from tests.helpers import tflm_outputs
 from tinyc.errors import TinycError
 from tinyc.export import tflite_bytes, write_tflite
 from tinyc.frontends import load_model
@@ -20,16 +21,6 @@ tflm_runtime = pytest.importorskip("tflite_micro.python.tflite_micro.runtime")
 MLPERF_FLOAT = {"kws": "mlperf_tiny/kws/kws_ref_model_float32.tflite",
                 "ic": "mlperf_tiny/ic/pretrainedResnet.tflite", "ad": "mlperf_tiny/ad/ad01_fp32.tflite"}
 N_RANDOM = 200
-
-
-def tflm_outputs(path, batch: np.ndarray) -> np.ndarray:
-    interp = tflm_runtime.Interpreter.from_file(str(path))
-    outs = []
-    for x in batch:
-        interp.set_input(x, 0)
-        interp.invoke()
-        outs.append(interp.get_output(0).copy())
-    return np.stack(outs)
 
 
 def round_trip(graph: Graph, path) -> Graph:

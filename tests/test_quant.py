@@ -7,11 +7,10 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from tests.conftest import MLPERF_INT8
 from tests.graphs import every_op_graph
-from tinyc.cli import main
+from tests.helpers import assert_one_line_error, invoke
 from tinyc.frontends import load_model
 from tinyc.lower import lower
 from tinyc.quant import (
@@ -33,19 +32,6 @@ from tinyc.runtime import run_plan
 AD_FLOAT = "mlperf_tiny/ad/ad01_fp32.tflite"
 KWS_FLOAT = "mlperf_tiny/kws/kws_ref_model_float32.tflite"
 IC_FLOAT = "mlperf_tiny/ic/pretrainedResnet.tflite"
-
-
-def invoke(*args: str):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    return result.exit_code, result.stderr.strip(), result.stdout
-
-
-def assert_one_line_error(code: int, err: str, *needles: str) -> None:
-    assert code == 2, err
-    assert len(err.splitlines()) == 1, err
-    assert "Traceback" not in err
-    for needle in needles:
-        assert needle in err, err
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import MLPERF_INT8
+from tests.helpers import tflm_outputs
 from tinyc.frontends import load_model
 from tinyc.lower import lower
 from tinyc.runtime import run_plan
@@ -13,16 +14,6 @@ from tinyc.runtime import run_plan
 tflm_runtime = pytest.importorskip("tflite_micro.python.tflite_micro.runtime")
 
 N_RANDOM = 1000
-
-
-def tflm_outputs(path, batch: np.ndarray) -> np.ndarray:
-    interp = tflm_runtime.Interpreter.from_file(str(path))
-    outs = []
-    for x in batch:
-        interp.set_input(x, 0)
-        interp.invoke()
-        outs.append(interp.get_output(0).copy())
-    return np.stack(outs)
 
 
 def inputs_for(key: str, models_dir, shape: tuple[int, ...]) -> np.ndarray:

@@ -1,0 +1,35 @@
+"""Helpers shared by several test files: the CLI under test and TFLM as the reference engine."""
+
+from __future__ import annotations
+
+import numpy as np
+from click.testing import CliRunner
+
+from tinyc.cli import main
+
+
+def invoke(*args: object) -> tuple[int, str, str]:
+    """Run the tinyc CLI in-process: (exit code, stderr, stdout)."""
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result.exit_code, result.stderr.strip(), result.stdout
+
+
+def assert_one_line_error(code: int, err: str, *needles: str) -> None:
+    assert code == 2, err
+    assert len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in err, err
+
+
+def tflm_outputs(path, batch: np.ndarray) -> np.ndarray:  # noqa: ANN001
+    """TFLM's (tflite-micro's interpreter) output for each input of a batch."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    interp = runtime.Interpreter.from_file(str(path))
+    outs = []
+    for x in batch:
+        interp.set_input(x, 0)
+        interp.invoke()
+        outs.append(interp.get_output(0).copy())
+    return np.stack(outs)
