@@ -75,9 +75,27 @@ def run(model: Path, input_path: Path, output_path: Path, target: str, report_pa
 @click.option("--board", default="host", show_default=True, help="A board id (see `tinyc boards`) or host.")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="The folder to write (replaced if it holds an earlier output).")
-@click.option("--name", help="C name prefix of the library (default: from the model file).")
-def compile_(model: Path, board: str, out_dir: Path, name: str | None) -> None:
-    """Write MODEL as a self-contained, heap-free C99 library for a board."""
+@click.option("--name", help="C name prefix of the library (default: from the model file; `model` for LMs).")
+@click.option("--quant", type=click.Choice(["f32", "int8"]), default="int8", show_default=True,
+              help="Language-model checkpoints: float32 or int8 weights, activations and KV cache.")
+@click.option("--context", default=256, show_default=True, type=click.IntRange(min=1),
+              help="Language-model checkpoints: positions the KV cache holds.")
+@click.option("--tokenizer", "tokenizer_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Language-model checkpoints: tokenizer.bin, so the firmware main prints text.")
+def compile_(model: Path, board: str, out_dir: Path, name: str | None, quant: str, context: int,
+             tokenizer_path: Path | None) -> None:
+    """Write MODEL as a self-contained, heap-free C99 library for a board.
+
+    For a llama2.c checkpoint (.bin, or a PyTorch .pt/.pth) the library has a step API (one token in,
+    logits and the next token out) and a main.c that prints the story over semihosting/UART.
+    """
+    from tinyc.llm.library import compile_checkpoint, is_checkpoint
+
+    if is_checkpoint(model):
+        r = compile_checkpoint(model, out_dir, board, quant, context, tokenizer_path, name or "model")
+        click.echo(f"{out_dir}: {r['quant']}, context {r['context']}, {r['weights_bytes']:,} bytes of weights, "
+                   f"{r['arena_bytes']:,} bytes of arena (KV cache {r['kv_cache_bytes']:,})")
+        return
     from tinyc.pipeline import build_plan, compile_library
 
     report = compile_library(build_plan(model), out_dir, board, name)
