@@ -253,25 +253,17 @@ MLPERF_F32 = {  # model file, input range of the random samples
 
 @pytest.mark.parametrize("key", sorted(MLPERF_F32))
 def test_float_model_close_to_reference(key: str, models_dir, tmp_path) -> None:
-    """Float kernels sum in float32 in TFLM's order (the reference sums in float64): close, not equal."""
+    """The reference's float conv / depthwise / fully connected sum in float32 in the C's order, so a hybrid
+    conv quantizing its float input on the fly sees the C's values bit for bit: close everywhere."""
     path, (lo, hi) = MLPERF_F32[key]
     plan = plan_memory(lower(load_model(models_dir / path)))
     gen = generate_into(plan, tmp_path, key)
     t = plan.graph.tensor(plan.graph.inputs[0])
     x = np.random.default_rng(3).uniform(lo, hi, (100, *t.shape)).astype(np.float32)
     ref = run_plan(plan, [x])[plan.graph.outputs[0]]
-    hybrid = any(step.kernel == "conv2d_hybrid" for step in plan.steps)
     for cc, flags in [("gcc", HOST["gcc"]), ("clang", HOST["clang"]), ("gcc", SANITIZE)]:
         ours = run_exe(build(gen, cc, flags, f"{cc}{len(flags)}"), plan.graph, [x])[0]
-        if not hybrid:
-            np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-4 * float(np.abs(ref).max()), err_msg=cc)
-            continue
-        # A hybrid conv quantizes its float input on the fly: a last-bit difference upstream (float32 sums in
-        # C, float64 in the reference) can move one int8 input by one step, a discrete jump downstream. So:
-        # every top-1 class equal, and all but a few outputs within the float tolerance.
-        far = ~np.isclose(ours, ref, rtol=1e-4, atol=1e-4 * float(np.abs(ref).max()))
-        assert (ours.argmax(-1) == ref.argmax(-1)).all(), cc
-        assert far.mean() <= 0.01, f"{cc}: {int(far.sum())} of {far.size} outputs differ"
+        np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-4 * float(np.abs(ref).max()), err_msg=cc)
     for cc, flags in CROSS.items():
         compile_only(gen, cc, flags, tmp_path / "x.o")
 

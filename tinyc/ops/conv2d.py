@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyc._kernels import conv2d as _conv2d
+from tinyc._kernels import float_kernels as _float
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
 from tinyc.numerics import quantize_multiplier
@@ -19,7 +20,6 @@ from tinyc.ops._common import (
     check_window,
     is_int8,
     output_bounds,
-    patches,
     quant,
     window_geometry,
 )
@@ -57,16 +57,6 @@ def check_weights_symmetric(graph: Graph, node: Node) -> None:
     expect(bool(np.all(w.zero_point == 0)), node, "int8 weights must be symmetric (zero point 0)")
 
 
-def dot_windows(x: np.ndarray, w: np.ndarray, g: dict, pad_value: float) -> np.ndarray:
-    """Sum over each window of x * w, exactly (float64 holds every int8 x int8 sum of these sizes)."""
-    p = patches(x.astype(np.float64), g["k_h"], g["k_w"], (g["stride_h"], g["stride_w"]),
-                (g["dil_h"], g["dil_w"]), (g["pad_top"], g["pad_left"], g["pad_bottom"], g["pad_right"]),
-                pad_value)
-    n, oh, ow = p.shape[:3]
-    cols = p.transpose(0, 1, 2, 4, 5, 3).reshape(n * oh * ow, -1)
-    return (cols @ w.reshape(w.shape[0], -1).astype(np.float64).T).reshape(n, oh, ow, -1)
-
-
 def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     p, c = step.params, step.consts
     x = np.ascontiguousarray(batch_view(inputs[0], 4))
@@ -88,10 +78,11 @@ def run_sparse_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """float32 accumulation in the generated C's order (ky, kx, ic), then + bias, then the clamp: the C's bits."""
     p, c = step.params, step.consts
-    x = batch_view(inputs[0], 4)
-    out = dot_windows(x, c["weights"], p, 0.0) + c["bias"]
-    out = np.clip(out, p["act_min"], p["act_max"]).astype(np.float32)
+    x = np.ascontiguousarray(batch_view(inputs[0], 4), np.float32)
+    out = _float.conv2d_f32(x, c["weights"], c["bias"], p["stride_h"], p["stride_w"], p["dil_h"], p["dil_w"],
+                            p["pad_top"], p["pad_left"], p["out_h"], p["out_w"], p["act_min"], p["act_max"])
     return [out.reshape(inputs[0].shape[:-3] + out.shape[1:])]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyc._kernels import depthwise_conv2d as _depthwise
+from tinyc._kernels import float_kernels as _float
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
 from tinyc.ops import OpDef, expect, register
@@ -13,21 +14,10 @@ from tinyc.ops._common import (
     check_window,
     is_int8,
     output_bounds,
-    patches,
     quant,
     window_geometry,
 )
 from tinyc.ops.conv2d import check_weights_symmetric, float_bias, folded_bias, per_channel_requant
-
-
-def depthwise_windows(x: np.ndarray, w: np.ndarray, g: dict, pad_value: float) -> np.ndarray:
-    """Per-channel window sums of x * w; w is [KH, KW, C_out], output channel c reads input c // multiplier."""
-    mult = g["depth_multiplier"]
-    x = np.repeat(x, mult, axis=3) if mult > 1 else x
-    p = patches(x.astype(np.float64), g["k_h"], g["k_w"], (g["stride_h"], g["stride_w"]),
-                (g["dil_h"], g["dil_w"]), (g["pad_top"], g["pad_left"], g["pad_bottom"], g["pad_right"]),
-                pad_value)
-    return np.einsum("nhwckl,klc->nhwc", p, w.astype(np.float64), optimize=True)
 
 
 def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -41,10 +31,13 @@ def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """float32 accumulation in the generated C's order (ky, kx), then + bias, then the clamp: the C's bits."""
     p, c = step.params, step.consts
-    x = batch_view(inputs[0], 4)
-    out = np.clip(depthwise_windows(x, c["weights"], p, 0.0) + c["bias"], p["act_min"], p["act_max"])
-    return [out.astype(np.float32).reshape(inputs[0].shape[:-3] + out.shape[1:])]
+    x = np.ascontiguousarray(batch_view(inputs[0], 4), np.float32)
+    out = _float.depthwise_conv2d_f32(
+        x, c["weights"], c["bias"], p["depth_multiplier"], p["stride_h"], p["stride_w"], p["dil_h"], p["dil_w"],
+        p["pad_top"], p["pad_left"], p["out_h"], p["out_w"], p["act_min"], p["act_max"])
+    return [out.reshape(inputs[0].shape[:-3] + out.shape[1:])]
 
 
 @register

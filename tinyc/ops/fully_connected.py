@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyc._kernels import float_kernels as _float
 from tinyc._kernels import fully_connected as _fc
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
@@ -30,11 +31,12 @@ def run_sparse_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """float32 accumulation in the generated C's order (k), then + bias, then the clamp: the C's bits."""
     p, c = step.params, step.consts
     n = inputs[0].shape[0]
-    x = inputs[0].reshape(-1, p["depth"]).astype(np.float64)
-    out = np.clip(x @ c["weights"].astype(np.float64).T + c["bias"], p["act_min"], p["act_max"])
-    return [out.astype(np.float32).reshape((n,) + tuple(p["out_shape"]))]
+    x = np.ascontiguousarray(inputs[0].reshape(-1, p["depth"]), np.float32)
+    out = _float.fully_connected_f32(x, c["weights"], c["bias"], p["act_min"], p["act_max"])
+    return [out.reshape((n,) + tuple(p["out_shape"]))]
 
 
 @register
