@@ -86,8 +86,8 @@ def compile_(model: Path, board: str, out_dir: Path, name: str | None, quant: st
              tokenizer_path: Path | None) -> None:
     """Write MODEL as a self-contained, heap-free C99 library for a board.
 
-    For a llama2.c checkpoint (.bin, or a PyTorch .pt/.pth) the library has a step API (one token in,
-    logits and the next token out) and a main.c that prints the story over semihosting/UART.
+    For a llama2.c checkpoint (.bin) the library has a step API (one token in, logits and the next token
+    out) and a main.c that prints the story over semihosting/UART.
     """
     from tinyc.llm.library import compile_checkpoint, is_checkpoint
 

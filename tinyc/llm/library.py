@@ -14,19 +14,17 @@ from tinyc.llm.codegen import write_c, write_main
 from tinyc.llm.plan import lower
 from tinyc.llm.quant import QuantScheme
 from tinyc.llm.tokenizer import Tokenizer
-from tinyc.llm.torch_frontend import load_torch
-
-CHECKPOINT_SUFFIXES = (".bin", ".pt", ".pth")
-
 
 def is_checkpoint(path: Path) -> bool:
-    """llama2.c checkpoints have no magic number: they are told apart by name, then checked by size."""
-    return path.suffix in CHECKPOINT_SUFFIXES
+    """llama2.c checkpoints (.bin) have no magic number: they are told apart by name, then checked by size.
+    A PyTorch .pt/.pth stays with the model frontends; its llama-style weights enter through the Python API
+    (tinyc.llm.load_torch) or `tinyc generate`."""
+    return path.suffix == ".bin"
 
 
 def compile_checkpoint(model: Path, out_dir: Path, board_id: str = "host", quant: str = "int8",
                        context: int = 256, tokenizer_path: Path | None = None, name: str = "model") -> dict:
-    ckpt = load_torch(model) if model.suffix in (".pt", ".pth") else load_checkpoint(model)
+    ckpt = load_checkpoint(model)
     tokenizer = Tokenizer.load(tokenizer_path) if tokenizer_path is not None else None
     plan = lower(ckpt, QuantScheme.named(quant), context=min(context, ckpt.config.seq_len), name=name)
     if board_id != "host":
