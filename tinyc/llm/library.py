@@ -15,6 +15,7 @@ from tinyc.llm.plan import lower
 from tinyc.llm.quant import QuantScheme
 from tinyc.llm.tokenizer import Tokenizer
 
+
 def is_checkpoint(path: Path) -> bool:
     """llama2.c checkpoints (.bin) have no magic number: they are told apart by name, then checked by size.
     A PyTorch .pt/.pth stays with the model frontends; its llama-style weights enter through the Python API
