@@ -17,6 +17,7 @@ from tinyc.llm.build import build_board, build_host, parse_stack, parse_trace, r
 from tinyc.llm.checkpoint import HEADER_BYTES, save_checkpoint
 from tinyc.llm.codegen import write_c, write_main
 from tinyc.llm.mathf import expf, fnv1a_words
+from tinyc.llm.quality import perplexity_and_agreement
 from tinyc.llm.torch_frontend import from_torch, load_torch
 from tinyc.targets import image_size
 
@@ -283,23 +284,15 @@ def test_int8_groups_cover_every_column(model) -> None:
     assert (err <= np.repeat(s, 64, axis=-1)[..., :172] / 2 + 1e-7).all()
 
 
-def _ppl_and_agreement(plan, ids: list[int]) -> tuple[float, float]:
-    dec = Decoder(plan)
-    agree, nll = 0, 0.0
-    for pos in range(len(ids) - 1):
-        lg = dec.forward(ids[pos], pos).astype(np.float64)
-        agree += int(np.argmax(lg)) == ids[pos + 1]
-        lg -= lg.max()
-        nll -= lg[ids[pos + 1]] - np.log(np.exp(lg).sum())
-    return float(np.exp(nll / (len(ids) - 1))), agree / (len(ids) - 1)
+
 
 
 def test_int8_quality(model, expected_ids) -> None:
     """int8 (weights, activations, KV cache) on the float model's own greedy text: perplexity within 1% of
     float's, the float token is int8's top-1 at >= 95% of the steps (measured: 1.6103 vs 1.6055, 97.0%)."""
     f32, int8 = (lower(model, QuantScheme.named(m), context=CONTEXT) for m in ("f32", "int8"))
-    ppl_f32, agree_f32 = _ppl_and_agreement(f32, expected_ids)
-    ppl_int8, agree_int8 = _ppl_and_agreement(int8, expected_ids)
+    ppl_f32, agree_f32 = perplexity_and_agreement(f32, expected_ids)
+    ppl_int8, agree_int8 = perplexity_and_agreement(int8, expected_ids)
     assert agree_f32 == 1.0
     assert ppl_int8 < 1.01 * ppl_f32
     assert agree_int8 >= 0.95

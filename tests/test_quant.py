@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import MLPERF_INT8
 from tests.graphs import every_op_graph
-from tests.helpers import assert_one_line_error, invoke
+from tests.helpers import assert_one_line_error, invoke, tflm_outputs
 from tinyc.frontends import load_model
 from tinyc.lower import lower
 from tinyc.quant import (
@@ -43,18 +43,6 @@ def ad_windows(models_dir) -> np.ndarray:
     spec = np.fromfile(models_dir / "mlperf_tiny/ad/normal_id_01_00000000_hist_librosa.bin", np.float32)
     spec = spec.reshape(200, 128)
     return np.stack([spec[i:i + 5].reshape(-1) for i in range(196)])[:, None, :]
-
-
-def tflm_outputs(path, batch: np.ndarray) -> np.ndarray:
-    from tflite_micro.python.tflite_micro import runtime
-
-    interp = runtime.Interpreter.from_file(str(path))
-    outs = []
-    for x in batch:
-        interp.set_input(x, 0)
-        interp.invoke()
-        outs.append(interp.get_output(0).copy())
-    return np.stack(outs)
 
 
 # --- the int8 scheme ------------------------------------------------------------------------------

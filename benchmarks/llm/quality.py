@@ -11,9 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from tinyc.llm import BOS, Decoder, QuantScheme, Sampler, generate, load_checkpoint, lower
+from tinyc.llm.quality import perplexity_and_agreement
 
 MODELS = Path(__file__).resolve().parents[3] / "shared" / "models" / "llm"
 MODES = [
@@ -30,17 +29,6 @@ MODES = [
 ]
 
 
-def teacher_forced(plan, ids: list[int]) -> tuple[float, float]:
-    dec = Decoder(plan)
-    nll, agree = 0.0, 0
-    for pos in range(len(ids) - 1):
-        lg = dec.forward(ids[pos], pos).astype(np.float64)
-        agree += int(np.argmax(lg)) == ids[pos + 1]
-        lg -= lg.max()
-        nll -= lg[ids[pos + 1]] - np.log(np.exp(lg).sum())
-    return float(np.exp(nll / (len(ids) - 1))), agree / (len(ids) - 1)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=256)
@@ -53,7 +41,7 @@ def main() -> None:
             "| teacher-forced top-1 agree | free-running greedy agree |", "|---|---:|---:|---:|---:|---:|"]
     for label, scheme in MODES:
         plan = lower(model, scheme, context=args.steps)
-        ppl, tf = teacher_forced(plan, ref)
+        ppl, tf = perplexity_and_agreement(plan, ref)
         ids = generate(Decoder(plan).forward, [BOS], args.steps, Sampler(512))
         n = min(len(ids), len(ref))
         first = next((i for i in range(n) if ids[i] != ref[i]), n)
