@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from tinyc.atomic import write_text
 from tinyc.bench.pair import ERROR, NO_FIT, OK
 
 #: (path in a row, name in messages); lower is better for all of them
@@ -115,4 +116,4 @@ def load_matrix(path: Path) -> dict[str, Any]:
 
 
 def save_matrix(doc: Mapping[str, Any], path: Path) -> None:
-    Path(path).write_text(json.dumps(doc, indent=1) + "\n")
+    write_text(path, json.dumps(doc, indent=1) + "\n")

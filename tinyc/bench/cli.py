@@ -84,6 +84,7 @@ def bench(model_args: tuple[str, ...], board_args: tuple[str, ...], count: int, 
     tinyc bench -m kws.tflite,ic.tflite -b all --json m.json
     tinyc bench -m kws.tflite -b rpi-pico --baseline benchmarks/baseline.json
     """
+    from tinyc.atomic import write_text
     from tinyc.bench.baseline import baseline_document, compare, row_failures, save_matrix
     from tinyc.bench.markdown import render_markdown
     from tinyc.bench.matrix import run_matrix
@@ -103,7 +104,7 @@ def bench(model_args: tuple[str, ...], board_args: tuple[str, ...], count: int, 
     if json_path is not None:
         save_matrix(matrix, json_path)
     if markdown_path is not None:
-        markdown_path.write_text(text)
+        write_text(markdown_path, text)
     failures = row_failures(matrix)
     if baseline_path is not None and not failures:
         old = _read_baseline(baseline_path, must_exist=not update_baseline)

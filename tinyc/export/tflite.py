@@ -14,6 +14,7 @@ import flatbuffers
 import numpy as np
 import tflite
 
+from tinyc.atomic import write_bytes
 from tinyc.errors import TinycError
 from tinyc.export.tflite_ops import OpSpec, op_spec
 from tinyc.ir import Graph, Quant, Tensor
@@ -26,7 +27,7 @@ TENSOR_TYPES = {"float32": tflite.TensorType.FLOAT32, "int8": tflite.TensorType.
 
 
 def write_tflite(graph: Graph, path: str | Path) -> None:
-    Path(path).write_bytes(tflite_bytes(graph))
+    write_bytes(path, tflite_bytes(graph))
 
 
 def tflite_bytes(graph: Graph) -> bytes:

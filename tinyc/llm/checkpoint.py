@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyc.atomic import atomic_path
 from tinyc.errors import ModelError
 from tinyc.llm.mathf import rope_tables
 from tinyc.llm.model import LlamaConfig, LlamaModel
@@ -101,7 +102,7 @@ def save_checkpoint(model: LlamaModel, path: str | Path) -> Path:
     if not c.shared_classifier:
         arrays.append(model.weights["wcls"])
     path = Path(path)
-    with path.open("wb") as f:
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
         f.write(np.array(header, dtype="<i4").tobytes())
         for a in arrays:
             f.write(np.ascontiguousarray(a, dtype="<f4").tobytes())

@@ -36,6 +36,7 @@ def generate(model: Path, tokenizer_path: Path, prompt: str, steps: int, tempera
              c_out: Path | None) -> None:
     """Generate text from a llama2.c checkpoint MODEL (or a PyTorch .pt/.pth of llama2.c's model.py with its
     model_args, e.g. train.py's ckpt.pt), streaming it to stdout."""
+    from tinyc.atomic import write_text
     from tinyc.llm import QuantScheme, Tokenizer, load_checkpoint, load_torch, lower
     from tinyc.llm.run import stream_tokens
 
@@ -62,5 +63,5 @@ def generate(model: Path, tokenizer_path: Path, prompt: str, steps: int, tempera
         prev = token
     click.echo(decoder.decode(b"", final=True))
     if ids_out is not None:
-        ids_out.write_text(" ".join(map(str, out)) + "\n")
+        write_text(ids_out, " ".join(map(str, out)) + "\n")
     click.echo(f"{target}: {len(out) - 1} tokens ({plan.scheme.tag}, context {plan.context})", err=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
+from tinyc.atomic import write_text
 from tinyc.errors import InputError
 from tinyc.llm import mathf
 from tinyc.llm.model import BOS
@@ -136,7 +137,7 @@ def write_c(plan: LlmPlan, out_dir: str | Path, tokenizer: Tokenizer | None = No
     }
     paths = []
     for fname, text in files.items():
-        (out / fname).write_text(text)
+        write_text(out / fname, text)
         paths.append(out / fname)
     return paths
 
@@ -160,9 +161,9 @@ def write_main(plan: LlmPlan, out_dir: str | Path, prompt: list[int] | None = No
            "temperature": cfloat(temperature), "topp": cfloat(topp), "seed": int(seed), "trace": int(trace),
            "has_tokenizer": has_tokenizer}
     paths = [out / "main.c", out / "tinyc_llm_port.h"]
-    paths[0].write_text(env.get_template("main.c.j2").render(ctx))
-    paths[1].write_text(env.get_template("tinyc_llm_port.h.j2").render(ctx))
+    write_text(paths[0], env.get_template("main.c.j2").render(ctx))
+    write_text(paths[1], env.get_template("tinyc_llm_port.h.j2").render(ctx))
     if host_port:
         paths.append(out / "port_host.c")
-        paths[-1].write_text(env.get_template("port_host.c.j2").render(ctx))
+        write_text(paths[-1], env.get_template("port_host.c.j2").render(ctx))
     return paths

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tinyc.atomic import write_text
 from tinyc.errors import ToolchainError
 from tinyc.targets.toolchain import cache_dir
 
@@ -73,9 +74,7 @@ def _scons_version_for_platformio() -> str:
 def _write_if_changed(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text(path, text)
 
 
 def setup_core(core: Path | None = None) -> Path:

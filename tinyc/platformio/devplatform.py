@@ -10,11 +10,11 @@ in ``files/platform/``.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
 import tinyc
+from tinyc.atomic import write_bytes
 from tinyc.boards import Board
 from tinyc.errors import TinycError
 from tinyc.targets.firmware import LIBC_SPECS, linker_script
@@ -33,9 +33,7 @@ def write_if_changed(path: Path, data: str | bytes) -> bool:
     if path.is_file() and path.read_bytes() == raw:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(raw)
-    os.replace(tmp, path)
+    write_bytes(path, raw)
     return True
 
 

@@ -35,6 +35,7 @@ def prune(model: Path, output_path: Path, sparsity: float | None, method: str, n
           data_path: Path | None, allocate: str, bias_correction: bool, with_scan: bool, remove: bool,
           report_path: Path | None) -> None:
     """Prune MODEL's conv, depthwise and fully-connected weights by magnitude."""
+    from tinyc.atomic import write_text
     from tinyc.errors import InputError
     from tinyc.export import write_tflite
     from tinyc.frontends import load_model
@@ -76,4 +77,4 @@ def prune(model: Path, output_path: Path, sparsity: float | None, method: str, n
     text = render(doc)
     click.echo(text)
     if report_path is not None:
-        report_path.write_text(json.dumps(doc, indent=1) + "\n" if report_path.suffix == ".json" else text)
+        write_text(report_path, json.dumps(doc, indent=1) + "\n" if report_path.suffix == ".json" else text)

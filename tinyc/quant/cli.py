@@ -37,6 +37,7 @@ def quantize(model: Path, calib_path: Path, output_path: Path, method: str, perc
              bias_correction: bool, per_channel_fc: bool, eval_path: Path | None, classifier: bool | None,
              report_path: Path | None, batch: int) -> None:
     """Quantize a float MODEL to int8 by post-training calibration on DATA, and report what it costs."""
+    from tinyc.atomic import write_text
     from tinyc.export import write_tflite
     from tinyc.frontends import load_model
     from tinyc.quant import evaluate, load_samples, ptq, render
@@ -59,7 +60,5 @@ def quantize(model: Path, calib_path: Path, output_path: Path, method: str, perc
     text = render(report)
     click.echo(text)
     if report_path is not None:
-        if report_path.suffix == ".json":
-            report_path.write_text(json.dumps(report.to_json(), indent=1) + "\n")
-        else:
-            report_path.write_text(text)
+        write_text(report_path, json.dumps(report.to_json(), indent=1) + "\n" if report_path.suffix == ".json"
+                   else text)
