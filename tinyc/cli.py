@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import click
-import numpy as np
 
 from tinyc.errors import TinycError
 
@@ -59,14 +58,15 @@ def inspect(model: Path, as_json: bool) -> None:
               help="Write a JSON report (board targets: instructions, flash, RAM).")
 def run(model: Path, input_path: Path, output_path: Path, target: str, report_path: Path | None) -> None:
     """Run MODEL on inputs with the reference runtime, the generated C on the host, or an emulated board."""
+    from tinyc.atomic import save_numpy, write_text
     from tinyc.pipeline import build_plan, load_inputs, run_on_target
 
     plan = build_plan(model)
     batch, single = load_inputs(plan.graph, input_path)
     outputs, report = run_on_target(plan, batch, target)
-    np.save(output_path, outputs[0] if single else outputs)
+    save_numpy(output_path, outputs[0] if single else outputs)
     if report_path is not None:
-        report_path.write_text(json.dumps(report, indent=1) + "\n")
+        write_text(report_path, json.dumps(report, indent=1) + "\n")
     click.echo(f"{target}: {len(batch)} input(s) -> {output_path}", err=True)
 
 
