@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
-from tinyc.errors import TinycError
+from tinyc.errors import TinycError, one_line
 
 
 class _Group(click.Group):
@@ -16,18 +19,38 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context):  # noqa: ANN201
         try:
-            return super().invoke(ctx)
+            with quiet(not ctx.params.get("verbose")):
+                return super().invoke(ctx)
+        except click.UsageError as exc:  # a bad option value (NaN, out of range ...): one line too
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(f"tinyc: error: {one_line(exc.format_message())}{hint}", err=True)
+            sys.exit(2)
         except TinycError as exc:
-            click.echo(f"tinyc: error: {exc}", err=True)
+            click.echo(f"tinyc: error: {one_line(str(exc))}", err=True)
             sys.exit(2)
         except OSError as exc:
-            click.echo(f"tinyc: error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
+            message = f"{exc.filename or ''}: {exc.strerror or exc}"
+            click.echo(f"tinyc: error: {one_line(message)}", err=True)
             sys.exit(2)
+
+
+@contextlib.contextmanager
+def quiet(silent: bool = True) -> Iterator[None]:
+    """Python warnings (NumPy, ONNX) and NumPy floating-point warnings are not shown unless asked for (-v)."""
+    import numpy as np
+
+    if not silent:
+        yield
+        return
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
 
 
 @click.group(cls=_Group)
 @click.version_option(package_name="tinyc")
-def main() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Show Python and NumPy warnings.")
+def main(verbose: bool) -> None:
     """Compile small neural networks to fast, heap-free, bit-exact C for microcontrollers."""
 
 
