@@ -221,7 +221,7 @@ def replace_folder(dest: Path, files: Mapping[str, str | bytes]) -> None:
                 os.replace(old / "x", dest)
             except OSError:
                 pass  # recover_folder restores it on the next run
-        if old is not None and not (old / "x").exists():
+        if old is not None and dest.exists():  # old is empty again, or holds the copy the new one replaced
             _remove(old)
         if isinstance(exc, OSError):
             raise TinycError(f"cannot write to folder {dest}: {exc.strerror or exc}") from None

@@ -9,6 +9,7 @@ import click
 
 from tinyc.bench.defaults import DEFAULT_INPUTS, DEFAULT_SEED
 from tinyc.errors import InputError
+from tinyc.options import Finite
 
 
 def split_list(values: tuple[str, ...]) -> list[str]:
@@ -56,7 +57,8 @@ class _ListCommand(click.Command):
               help="Board ids, given like --models; `all` (the default) is every board.")
 @click.option("-n", "--inputs", "count", default=DEFAULT_INPUTS, show_default=True, type=click.IntRange(0),
               help="Random inputs per pair, on top of the all-zero input.")
-@click.option("--seed", default=DEFAULT_SEED, show_default=True, help="Seed of the random inputs.")
+@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=click.IntRange(0),
+              help="Seed of the random inputs.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the matrix as JSON.")
 @click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -64,13 +66,14 @@ class _ListCommand(click.Command):
 @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Compare with this baseline: exit 1 on a bit mismatch, a missing pair or any metric "
                    "(instructions, flash code, flash weights, RAM total) more than --tolerance worse.")
-@click.option("--tolerance", default=0.01, show_default=True, type=click.FloatRange(0),
+@click.option("--tolerance", default=0.01, show_default=True, type=Finite(0),
               help="Allowed regression against the baseline, as a fraction.")
 @click.option("--update-baseline", is_flag=True,
               help="Write this matrix into --baseline instead of comparing (other pairs are kept). "
                    "Commit it with the change that caused it, the reason in the commit message.")
 @click.option("-j", "--jobs", type=click.IntRange(1), help="Pairs run in parallel [default: CPU count].")
-@click.option("--timeout", default=120.0, show_default=True, help="Seconds per emulator run.")
+@click.option("--timeout", default=120.0, show_default=True, type=Finite(0, min_open=True),
+              help="Seconds per emulator run.")
 def bench(model_args: tuple[str, ...], board_args: tuple[str, ...], count: int, seed: int,
           json_path: Path | None, markdown_path: Path | None, baseline_path: Path | None, tolerance: float,
           update_baseline: bool, jobs: int | None, timeout: float) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from tinyc.errors import InputError
+from tinyc.options import Finite
 
 
 @click.command()
@@ -18,8 +19,9 @@ from tinyc.errors import InputError
 @click.option("--prompt", default="", help="Text to start from (after BOS).")
 @click.option("--steps", default=256, show_default=True, type=int,
               help="Positions to run, prompt included; capped at the checkpoint's seq_len.")
-@click.option("--temperature", default=0.0, show_default=True, type=float, help="0 = greedy.")
-@click.option("--topp", default=0.9, show_default=True, type=float, help="Top-p (nucleus) sampling; 1 = off.")
+@click.option("--temperature", default=0.0, show_default=True, type=Finite(min=0), help="0 = greedy.")
+@click.option("--topp", default=0.9, show_default=True, type=Finite(0, 1, min_open=True),
+              help="Top-p (nucleus) sampling, in (0, 1]; 1 = off.")
 @click.option("--seed", default=1, show_default=True, type=int, help="Sampler seed (xorshift state, not 0).")
 @click.option("--quant", type=click.Choice(["f32", "int8"]), default="f32", show_default=True,
               help="f32: llama2.c's arithmetic; int8: int8 weights, activations and KV cache.")

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import click
 
+from tinyc.options import Finite
+
 
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="OUT.tflite: the pruned model, in the input model's precision (float or int8).")
-@click.option("--sparsity", type=click.FloatRange(0.0, 1.0), help="Fraction of each layer's weights to zero "
-              "(overall fraction with --allocate sensitivity). Not used by --method n:m.")
+@click.option("--sparsity", type=Finite(0.0, 1.0, max_open=True), help="Fraction of each layer's weights to "
+              "zero, in [0, 1) (overall fraction with --allocate sensitivity). Not used by --method n:m.")
 @click.option("--method", type=click.Choice(["unstructured", "channel", "n:m"]), default="unstructured",
               show_default=True, help="Smallest weights anywhere, whole output channels, or N of every M.")
 @click.option("--n-m", "n_m", default="2:4", show_default=True, help="The N:M pattern of --method n:m.")

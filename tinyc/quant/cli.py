@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from tinyc.options import Finite
 from tinyc.quant.calibration import DEFAULT_PERCENTILE, METHODS
 
 
@@ -19,8 +20,8 @@ from tinyc.quant.calibration import DEFAULT_PERCENTILE, METHODS
               help="OUT.tflite: the int8 model (TFLite flatbuffer; tinyc and TFLM run it).")
 @click.option("--method", type=click.Choice(METHODS), default="mse", show_default=True,
               help="How each activation's range is chosen from the calibration data.")
-@click.option("--percentile", type=float, default=DEFAULT_PERCENTILE, show_default=True,
-              help="Kept fraction (%) for --method percentile.")
+@click.option("--percentile", type=Finite(50, 100, min_open=True), default=DEFAULT_PERCENTILE, show_default=True,
+              help="Kept fraction (%, in (50, 100]) for --method percentile.")
 @click.option("--bias-correction/--no-bias-correction", default=True, show_default=True,
               help="Subtract each channel's mean quantization error (on the calibration set) from its bias.")
 @click.option("--per-channel-fc/--per-tensor-fc", default=False, show_default=True,
