@@ -33,7 +33,7 @@ def write_tflite(graph: Graph, path: str | Path) -> None:
 def tflite_bytes(graph: Graph) -> bytes:
     graph.verify()
     specs = [op_spec(node, graph) for node in graph.nodes]
-    tensors = list(graph.tensors.values()) + [t for s in specs for t in s.extra_inputs]
+    tensors = list(graph.tensors.values()) + [t for s in specs for t in s.leading_inputs + s.extra_inputs]
     index = {t.name: i for i, t in enumerate(tensors)}
     return _Writer(graph, tensors, index, specs).finish()
 
@@ -154,7 +154,8 @@ class _Writer:
         tensors = [self._tensor(t, buffer_of.get(t.name, 0)) for t in self.tensors]
         ops = []
         for node, spec, code in zip(self.g.nodes, self.specs, code_index, strict=True):
-            inputs = [self.index[n] if n else -1 for n in node.inputs]
+            inputs = [self.index[t.name] for t in spec.leading_inputs]
+            inputs += [self.index[n] if n else -1 for n in node.inputs]
             inputs += [self.index[t.name] for t in spec.extra_inputs]
             ops.append(self._operator(code, inputs, [self.index[n] for n in node.outputs], spec))
         b = self.b

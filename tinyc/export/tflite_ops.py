@@ -33,6 +33,7 @@ class OpSpec:
     options_type: int = Opt.NONE
     options: OptionsWriter | None = None  # writes the options table, returns its offset
     extra_inputs: list[Tensor] = field(default_factory=list)  # constants appended to the node's inputs
+    leading_inputs: list[Tensor] = field(default_factory=list)  # constants put before them (SPLIT's axis)
 
     def version(self, int8: bool) -> int:
         return VERSIONS[self.builtin][1 if int8 else 0]
@@ -215,3 +216,9 @@ CONVERTERS: dict[str, Callable[[Node, Graph], OpSpec]] = {
     "transpose": _transpose,
     "relu": _relu,
 }
+
+from tinyc.export.tflite_data import CONVERTERS as DATA_CONVERTERS  # noqa: E402  (movement, reductions)
+from tinyc.export.tflite_data import VERSIONS as DATA_VERSIONS  # noqa: E402
+
+CONVERTERS.update(DATA_CONVERTERS)
+VERSIONS.update(DATA_VERSIONS)

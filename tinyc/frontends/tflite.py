@@ -203,3 +203,7 @@ CONVERTERS = {
     "RELU_N1_TO_1": _relu("relu_n1_to_1"),
     "TRANSPOSE": _transpose,
 }
+
+from tinyc.frontends.tflite_data import CONVERTERS as DATA_CONVERTERS  # noqa: E402  (movement, reductions)
+
+CONVERTERS.update(DATA_CONVERTERS)

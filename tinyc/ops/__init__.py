@@ -20,6 +20,7 @@ Kernel = Callable[[Step, list[np.ndarray]], list[np.ndarray]]
 class OpDef:
     name: str = ""
     arity: tuple[int, int] = (1, 1)  # min and max number of inputs
+    outputs: tuple[int, int] = (1, 1)  # min and max number of outputs
     kernels: dict[str, Kernel] = {}
 
     def check(self, node: Node, graph: Graph) -> None:
@@ -35,8 +36,10 @@ class OpDef:
         lo, hi = self.arity
         if not lo <= len(node.inputs) <= hi:
             raise GraphError(f"node '{node.name}' ({node.op}) has {len(node.inputs)} inputs, expects {lo}..{hi}")
-        if len(node.outputs) != 1:
-            raise GraphError(f"node '{node.name}' ({node.op}) has {len(node.outputs)} outputs, expects 1")
+        lo, hi = self.outputs
+        if not lo <= len(node.outputs) <= hi:
+            raise GraphError(f"node '{node.name}' ({node.op}) has {len(node.outputs)} outputs, expects "
+                             f"{lo if lo == hi else f'{lo}..{hi}'}")
 
 
 REGISTRY: dict[str, OpDef] = {}
@@ -59,12 +62,19 @@ from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     add,
     avg_pool2d,
     batch_norm,
+    concatenation,
     conv2d,
+    depth_to_space,
     depthwise_conv2d,
     fully_connected,
+    gather,
     max_pool2d,
+    pad,
     relu,
     reshape,
+    slice,
     softmax,
+    split,
+    tile,
     transpose,
 )

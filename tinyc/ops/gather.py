@@ -1,0 +1,53 @@
+"""GATHER with constant indices (batch_dims 0): one block copy per run of consecutive indices."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyc.ir import Graph, Node
+from tinyc.lower.plan import Step
+from tinyc.ops import OpDef, expect, register
+from tinyc.ops._movement import KERNELS, block, lower_copy, positive_axis
+
+
+def _runs(values: list[int]) -> list[tuple[int, int, int]]:
+    """(first position, first value, length) of each run of consecutive increasing values."""
+    runs: list[list[int]] = []
+    for pos, v in enumerate(values):
+        if runs and runs[-1][1] + runs[-1][2] == v:
+            runs[-1][2] += 1
+        else:
+            runs.append([pos, v, 1])
+    return [tuple(r) for r in runs]
+
+
+@register
+class Gather(OpDef):
+    name = "gather"
+    arity = (2, 2)
+    kernels = KERNELS
+    dtypes = None  # any dtype, the same in and out (ANY_SAME)
+
+    def check(self, node: Node, graph: Graph) -> None:
+        x, idx, y = (graph.tensor(n) for n in (node.inputs[0], node.inputs[1], node.outputs[0]))
+        expect(idx.is_const and idx.dtype in ("int32", "int64"), node, "indices must be a constant int32/int64 "
+               "tensor")
+        expect(int(node.attrs.get("batch_dims", 0)) == 0, node, "batch_dims other than 0 is not supported")
+        axis = positive_axis(int(node.attrs.get("axis", 0)), len(x.shape), node)
+        expect(bool(np.all((idx.data >= 0) & (idx.data < x.shape[axis]))), node,
+               f"an index is outside 0..{x.shape[axis] - 1}")
+        want = x.shape[:axis] + idx.shape + x.shape[axis + 1:]
+        scalar = x.shape[:axis] + x.shape[axis + 1:]  # a scalar index (IR shape (1,)) drops the axis
+        expect(y.shape in (want, scalar or (1,)) and y.dtype == x.dtype, node,
+               f"output {list(y.shape)} is not {list(want)}")
+
+    def lower(self, node: Node, graph: Graph) -> Step:
+        x, idx = graph.tensor(node.inputs[0]), graph.tensor(node.inputs[1])
+        axis = positive_axis(int(node.attrs.get("axis", 0)), len(x.shape), node)
+        outer = int(np.prod(x.shape[:axis], dtype=np.int64))
+        inner = int(np.prod(x.shape[axis + 1:], dtype=np.int64))
+        n = idx.size
+        blocks = [block(0, "in0", (outer, length * inner), (n * inner, 1), (x.shape[axis] * inner, 1),
+                        out_offset=pos * inner, src_offset=v * inner)
+                  for pos, v, length in _runs([int(v) for v in idx.data.reshape(-1)])]
+        return lower_copy(node, graph, blocks, inputs=[x.name])
