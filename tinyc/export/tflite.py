@@ -23,7 +23,8 @@ SCHEMA_VERSION = 3
 BUFFER_ALIGNMENT = 16  # as the converter aligns constant data, so kernels may read it in place
 TENSOR_TYPES = {"float32": tflite.TensorType.FLOAT32, "int8": tflite.TensorType.INT8,
                 "int32": tflite.TensorType.INT32, "uint8": tflite.TensorType.UINT8,
-                "int16": tflite.TensorType.INT16, "int64": tflite.TensorType.INT64}
+                "int16": tflite.TensorType.INT16, "int64": tflite.TensorType.INT64,
+                "uint32": tflite.TensorType.UINT32, "uint64": tflite.TensorType.UINT64}
 
 
 def write_tflite(graph: Graph, path: str | Path) -> None:
@@ -93,21 +94,24 @@ class _Writer:
         return offsets, {t.name: i + 1 for i, t in enumerate(consts)}
 
     def _operator_codes(self) -> tuple[list[int], list[int]]:
-        keys: list[tuple[int, int]] = []
+        keys: list[tuple[int, int, str]] = []
         code_index = []
         for node, spec in zip(self.g.nodes, self.specs, strict=True):
-            key = (spec.builtin, spec.version(self.g.tensor(node.inputs[0]).dtype == "int8"))
+            key = (spec.builtin, spec.version(self.g.tensor(node.inputs[0]).dtype == "int8"), spec.custom_code)
             if key not in keys:
                 keys.append(key)
             code_index.append(keys.index(key))
         b = self.b
         offsets = []
-        for builtin, version in keys:
+        for builtin, version, custom in keys:
+            custom_code = b.CreateString(custom) if custom else None
             tflite.OperatorCodeStart(b)
             # codes past 127 keep 127 (PLACEHOLDER_FOR_GREATER_OP_CODES) in the old int8 field
             tflite.OperatorCodeAddDeprecatedBuiltinCode(b, min(builtin, 127))
             tflite.OperatorCodeAddBuiltinCode(b, builtin)
             tflite.OperatorCodeAddVersion(b, version)
+            if custom_code is not None:
+                tflite.OperatorCodeAddCustomCode(b, custom_code)
             offsets.append(tflite.OperatorCodeEnd(b))
         return offsets, code_index
 
@@ -140,6 +144,7 @@ class _Writer:
     def _operator(self, opcode: int, inputs: list[int], outputs: list[int], spec: OpSpec) -> int:
         b = self.b
         options = spec.options(b) if spec.options is not None else None
+        custom = b.CreateNumpyVector(np.frombuffer(spec.custom_options, np.uint8)) if spec.custom_options else None
         ins, outs = self._ints(inputs), self._ints(outputs)
         tflite.OperatorStart(b)
         tflite.OperatorAddOpcodeIndex(b, opcode)
@@ -148,6 +153,9 @@ class _Writer:
         if options is not None:
             tflite.OperatorAddBuiltinOptionsType(b, spec.options_type)
             tflite.OperatorAddBuiltinOptions(b, options)
+        if custom is not None:
+            tflite.OperatorAddCustomOptions(b, custom)
+            tflite.OperatorAddCustomOptionsFormat(b, tflite.CustomOptionsFormat.FLEXBUFFERS)
         return tflite.OperatorEnd(b)
 
     def _subgraph(self, buffer_of: dict[str, int], code_index: list[int]) -> int:

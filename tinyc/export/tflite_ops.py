@@ -33,6 +33,8 @@ class OpSpec:
     options_type: int = Opt.NONE
     options: OptionsWriter | None = None  # writes the options table, returns its offset
     extra_inputs: list[Tensor] = field(default_factory=list)  # constants appended to the node's inputs
+    custom_code: str = ""  # for builtin CUSTOM: the op's custom code and its flexbuffer options
+    custom_options: bytes = b""
     leading_inputs: list[Tensor] = field(default_factory=list)  # constants put before them (SPLIT's axis)
 
     def version(self, int8: bool) -> int:
@@ -222,3 +224,9 @@ from tinyc.export.tflite_data import VERSIONS as DATA_VERSIONS  # noqa: E402
 
 CONVERTERS.update(DATA_CONVERTERS)
 VERSIONS.update(DATA_VERSIONS)
+
+from tinyc.export.tflite_signal import CONVERTERS as SIGNAL_CONVERTERS  # noqa: E402  (TFLM's signal custom ops)
+from tinyc.export.tflite_signal import VERSIONS as SIGNAL_VERSIONS  # noqa: E402
+
+CONVERTERS.update(SIGNAL_CONVERTERS)
+VERSIONS.update(SIGNAL_VERSIONS)

@@ -9,12 +9,14 @@ import tflite
 from tflite.BuiltinOperator import BuiltinOperator
 
 from tinyc.errors import ModelError, TinycError, UnsupportedOpError
+from tinyc.frontends.tflite_signal import signal_converter
 from tinyc.ir import Graph, Node, Quant, Tensor
 from tinyc.ops._common import same_padding
 
 TENSOR_TYPES = {tflite.TensorType.FLOAT32: "float32", tflite.TensorType.INT8: "int8",
                 tflite.TensorType.INT32: "int32", tflite.TensorType.UINT8: "uint8",
-                tflite.TensorType.INT16: "int16", tflite.TensorType.INT64: "int64"}
+                tflite.TensorType.INT16: "int16", tflite.TensorType.INT64: "int64",
+                tflite.TensorType.UINT32: "uint32", tflite.TensorType.UINT64: "uint64"}
 ACTIVATIONS = {tflite.ActivationFunctionType.NONE: "none", tflite.ActivationFunctionType.RELU: "relu",
                tflite.ActivationFunctionType.RELU6: "relu6", tflite.ActivationFunctionType.RELU_N1_TO_1: "relu_n1_to_1"}
 OP_NAMES = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
@@ -96,10 +98,12 @@ class _Reader:
         code = self.model.OperatorCodes(op.OpcodeIndex())
         builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
         op_name = OP_NAMES.get(builtin, f"builtin#{builtin}")
+        if builtin == BuiltinOperator.CUSTOM:  # named by its custom code; only TFLM's signal ops are known
+            op_name = (code.CustomCode() or b"").decode("utf-8", "replace") or "CUSTOM"
         ins = [self.names[self._index(i)] if i >= 0 else "" for i in op.InputsAsNumpy()]
         outs = [self.names[self._index(i)] for i in op.OutputsAsNumpy()]
         node_name = f"{op_name.lower()}_{k}"
-        convert = CONVERTERS.get(op_name)
+        convert = CONVERTERS.get(op_name) if builtin != BuiltinOperator.CUSTOM else signal_converter(op_name)
         if convert is None:
             raise UnsupportedOpError(op_name, node_name, str(self.path))
         ir_op, attrs = convert(self, op, ins)

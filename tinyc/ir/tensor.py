@@ -13,6 +13,8 @@ DTYPES = {
     "int16": np.int16,
     "int32": np.int32,
     "int64": np.int64,
+    "uint32": np.uint32,
+    "uint64": np.uint64,
 }
 
 
