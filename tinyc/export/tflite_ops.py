@@ -225,6 +225,12 @@ from tinyc.export.tflite_data import VERSIONS as DATA_VERSIONS  # noqa: E402
 CONVERTERS.update(DATA_CONVERTERS)
 VERSIONS.update(DATA_VERSIONS)
 
+from tinyc.export.tflite_elementwise import CONVERTERS as ELEMENTWISE_CONVERTERS  # noqa: E402
+from tinyc.export.tflite_elementwise import VERSIONS as ELEMENTWISE_VERSIONS  # noqa: E402
+
+CONVERTERS.update(ELEMENTWISE_CONVERTERS)
+VERSIONS.update(ELEMENTWISE_VERSIONS)
+
 from tinyc.export.tflite_signal import CONVERTERS as SIGNAL_CONVERTERS  # noqa: E402  (TFLM's signal custom ops)
 from tinyc.export.tflite_signal import VERSIONS as SIGNAL_VERSIONS  # noqa: E402
 

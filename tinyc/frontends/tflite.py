@@ -211,3 +211,7 @@ CONVERTERS = {
 from tinyc.frontends.tflite_data import CONVERTERS as DATA_CONVERTERS  # noqa: E402  (movement, reductions)
 
 CONVERTERS.update(DATA_CONVERTERS)
+
+from tinyc.frontends.tflite_elementwise import CONVERTERS as ELEMENTWISE_CONVERTERS  # noqa: E402
+
+CONVERTERS.update(ELEMENTWISE_CONVERTERS)

@@ -59,6 +59,7 @@ def expect(cond: bool, node: Node, message: str) -> None:
 
 
 from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
+    abs,
     add,
     avg_pool2d,
     batch_norm,
@@ -66,15 +67,25 @@ from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     conv2d,
     depth_to_space,
     depthwise_conv2d,
+    elu,
+    exp,
     fully_connected,
     gather,
+    hard_swish,
+    leaky_relu,
+    log,
+    logistic,
     max_pool2d,
+    neg,
     pad,
     relu,
     reshape,
+    rsqrt,
     slice,
     softmax,
     split,
+    sqrt,
+    tanh,
     tile,
     transpose,
 )

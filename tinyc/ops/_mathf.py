@@ -1,0 +1,106 @@
+"""Deterministic float32 math of the element-wise float kernels, operation for operation as the C helpers in
+`codegen/templates/tinyc_fixedpoint.h.j2` (tinyc_expf, tinyc_expm1f, tinyc_logf, tinyc_tanhf, tinyc_logisticf,
+tinyc_sqrtf): every step rounds to float32, no fused multiply-add, no libm at run time, so the reference runtime,
+the host and every core give the same bits. TFLM calls libm instead; how far apart the two are is measured in
+tests/test_elementwise_ops.py."""
+
+from __future__ import annotations
+
+import numpy as np
+
+F = np.float32
+ERR = {"all": "ignore"}
+EXP_POLY = tuple(F(c) for c in ("0.00138888892", "0.00833333377", "0.0416666679", "0.166666672", "0.5", "1.0", "1.0"))
+LOG_POLY = tuple(F(c) for c in ("7.0376836292e-2", "-1.1514610310e-1", "1.1676998740e-1", "-1.2420140846e-1",
+                                "1.4249322787e-1", "-1.6668057665e-1", "2.0000714765e-1", "-2.4999993993e-1",
+                                "3.3333331174e-1"))
+TANH_POLY = tuple(F(c) for c in ("-5.70498872745e-3", "2.06390887954e-2", "-5.37397155531e-2", "1.33314422036e-1",
+                                 "-3.33332819422e-1"))
+EXPM1_CUT = F("0.34657359")  # |x| below: exp's polynomial without its constant term (k = 0 there)
+
+
+def _horner(r: np.ndarray, coefs: tuple) -> np.ndarray:
+    p = np.full_like(r, coefs[0])
+    for c in coefs[1:]:
+        p = p * r + c
+    return p
+
+
+def expf(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, F)
+    with np.errstate(**ERR):
+        kf = x * F("1.44269504")
+        k = np.where(kf >= 0, kf + F(0.5), kf - F(0.5))
+        k = np.trunc(np.clip(np.nan_to_num(k), -200, 200)).astype(np.int32)
+        kk = k.astype(F)
+        r = x - kk * F("0.693359375")
+        r = r - kk * F("-2.12194440e-4")
+        p = _horner(r, EXP_POLY[:-1]) * r + EXP_POLY[-1]  # 1 + r*(1 + r*(0.5 + ...))
+        scale = ((np.clip(k, -126, 127) + 127).astype(np.uint32) << np.uint32(23)).view(F)
+        y = np.where(k > 127, p * F(2.0**127) * F(2.0), p * scale)
+        y = np.where(x > F("88.72283"), F(np.inf), y)
+        y = np.where(x < F("-87.33654"), F(0.0), y)
+        return np.where(np.isnan(x), x, y).astype(F)
+
+
+def expm1f(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, F)
+    with np.errstate(**ERR):
+        small = _horner(x, EXP_POLY[:-1]) * x  # r*(1 + r*(0.5 + ...)) with r = x
+        big = expf(x) - F(1.0)
+        return np.where((x < -EXPM1_CUT) | (x > EXPM1_CUT), big, small).astype(F)
+
+
+def logf(x: np.ndarray) -> np.ndarray:
+    """Cephes' logf: x = m * 2**e, m in [sqrt(1/2), sqrt(2)), log(1 + f) by a degree-9 polynomial."""
+    x = np.asarray(x, F)
+    with np.errstate(**ERR):
+        sub = (x > 0) & (x < F(1.1754944e-38))
+        xs = np.where(sub, x * F(8388608.0), x)
+        bits = xs.view(np.uint32)
+        e = (bits >> np.uint32(23)).astype(np.int32) - 126 - np.where(sub, 23, 0).astype(np.int32)
+        m = ((bits & np.uint32(0x007FFFFF)) | np.uint32(0x3F000000)).view(F)
+        low = m < F("0.707106781")
+        e = np.where(low, e - 1, e)
+        f = np.where(low, m + m - F(1.0), m - F(1.0))
+        z = f * f
+        y = _horner(f, LOG_POLY) * f * z
+        fe = e.astype(F)
+        y = y + F("-2.12194440e-4") * fe
+        y = y + F(-0.5) * z
+        f = f + y
+        f = f + F("0.693359375") * fe
+        f = np.where(x == 0, F(-np.inf), f)
+        f = np.where(x == F(np.inf), x, f)
+        f = np.where(x < 0, F(np.nan), f)
+        return np.where(np.isnan(x), x, f).astype(F)
+
+
+def tanhf(x: np.ndarray) -> np.ndarray:
+    """Cephes' tanhf: an odd polynomial below 0.625, 1 - 2 / (exp(2|x|) + 1) above, +-1 past 44."""
+    x = np.asarray(x, F)
+    with np.errstate(**ERR):
+        z = np.abs(x)
+        s = expf(z + z)
+        big = F(1.0) - F(2.0) / (s + F(1.0))
+        big = np.where(x < 0, -big, big)
+        s2 = x * x
+        small = _horner(s2, TANH_POLY) * s2 * x + x
+        y = np.where(z >= F(0.625), big, np.where(x == 0, x, small))
+        y = np.where(z > F(44.0), np.where(x > 0, F(1.0), F(-1.0)), y)
+        return np.where(np.isnan(x), x, y).astype(F)
+
+
+def logisticf(x: np.ndarray) -> np.ndarray:
+    """TFLM's reference Logistic: 1 past 16.619047, exp(x) below -9, 1 / (1 + exp(-x)) between."""
+    x = np.asarray(x, F)
+    with np.errstate(**ERR):
+        mid = F(1.0) / (F(1.0) + expf(-x))
+        y = np.where(x < F(-9.0), expf(x), mid)
+        return np.where(x > F("16.619047164916992188"), F(1.0), y).astype(F)
+
+
+def sqrtf(x: np.ndarray) -> np.ndarray:
+    """IEEE's correctly rounded square root (tinyc_sqrtf computes it with integers, exactly)."""
+    with np.errstate(**ERR):
+        return np.sqrt(np.asarray(x, F)).astype(F)
