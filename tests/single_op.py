@@ -102,7 +102,8 @@ def check_against_tflm(case: Case, folder: Path, n: int, seed: int = 0) -> tuple
         assert g.dtype == w.dtype, f"{case.id}: {g.dtype} vs TFLM {w.dtype}"
         g, w = g.reshape(n, -1), w.reshape(n, -1)
         assert g.shape == w.shape, f"{case.id}: shape {g.shape} vs TFLM {w.shape}"
-        bad = np.flatnonzero(np.any(g.view(np.uint8).reshape(n, -1) != w.view(np.uint8).reshape(n, -1), axis=1))
+        g, w = (np.ascontiguousarray(a).view(np.uint8).reshape(n, -1) for a in (g, w))
+        bad = np.flatnonzero(np.any(g != w, axis=1))
         assert bad.size == 0, f"{case.id}: output '{name}' differs from TFLM on inputs {bad[:10]}"
     return graph, xs
 

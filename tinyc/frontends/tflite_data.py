@@ -161,4 +161,10 @@ CONVERTERS = {
     "PAD": _pad,
     "PADV2": _pad,
     "MIRROR_PAD": _mirror_pad,
+    "MEAN": _reducer("mean"),
+    "SUM": _reducer("sum"),
+    "REDUCE_MAX": _reducer("reduce_max"),
+    "REDUCE_MIN": _reducer("reduce_min"),
+    "ARG_MAX": _arg("arg_max"),
+    "ARG_MIN": _arg("arg_min"),
 }

@@ -78,6 +78,7 @@ from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     max_pool2d,
     neg,
     pad,
+    reduce,
     relu,
     reshape,
     rsqrt,
