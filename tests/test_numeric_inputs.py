@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.helpers import assert_one_line_error, invoke
@@ -47,3 +48,39 @@ def test_bad_numbers_are_one_line_errors(command: str, option: str, value: str, 
 def test_edge_values_are_accepted(command: str, option: str, value: str, tmp_path: Path) -> None:
     code, err, _ = invoke(*_args(command, option, value, tmp_path))
     assert option not in err  # the option passed; the command fails later on its missing files
+
+
+def _tiny_checkpoint(path: Path, poke: tuple[str, float] | None = None) -> Path:
+    from tinyc.llm.checkpoint import save_checkpoint
+    from tinyc.llm.model import LlamaConfig, LlamaModel
+
+    config = LlamaConfig(dim=16, hidden_dim=24, n_layers=2, n_heads=2, n_kv_heads=2, vocab_size=8, seq_len=4)
+    rng = np.random.default_rng(3)
+    weights = {k: (rng.standard_normal(s) * 0.2).astype(np.float32) for k, s in config.weight_shapes().items()}
+    if poke is not None:
+        weights[poke[0]].reshape(-1)[5] = poke[1]
+    # save_checkpoint does not check: it writes what a hostile file could hold
+    return save_checkpoint(LlamaModel(config=config, weights=weights), path)
+
+
+@pytest.mark.parametrize("key, value", [("wq", 3e38), ("wq", -3e38), ("tok_emb", 3e38), ("w2", -1e30),
+                                        ("rms_final", 1e38), ("rms_att", 1e20)])
+def test_checkpoint_weights_that_could_overflow_are_refused(key: str, value: float, tmp_path: Path) -> None:
+    path = _tiny_checkpoint(tmp_path / "big.bin", (key, value))
+    code, err, _ = invoke("compile", str(path), "-o", str(tmp_path / "out"))
+    assert_one_line_error(code, err, "big.bin", "weights too large for float32")
+    assert not (tmp_path / "out").exists()
+
+
+def test_checkpoint_bound_accepts_real_weights(tmp_path: Path, models_dir: Path) -> None:
+    from tinyc.llm.checkpoint import MAGNITUDE_LIMIT, load_checkpoint, magnitude_bound
+
+    assert magnitude_bound(load_checkpoint(_tiny_checkpoint(tmp_path / "ok.bin")))[0] < 1e9
+    peak, _ = magnitude_bound(load_checkpoint(models_dir / "llm" / "stories260K.bin"))
+    assert peak < MAGNITUDE_LIMIT / 1e20  # a real checkpoint is nowhere near the limit
+
+
+def test_tiny_sampling_temperature_is_refused(tmp_path: Path) -> None:
+    code, err, _ = invoke("generate", str(tmp_path / "m.bin"), "--tokenizer", str(tmp_path / "t.bin"),
+                          "--temperature", "1e-30")
+    assert_one_line_error(code, err, "--temperature", "below")

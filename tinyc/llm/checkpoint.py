@@ -89,7 +89,68 @@ def load_checkpoint(path: str | Path) -> LlamaModel:
             bad = int(np.flatnonzero(~np.isfinite(w.reshape(-1)))[0])
             raise ModelError(f"{name}: weight {key} holds a non-finite value at flat index {bad}")
         weights[key] = w
-    return LlamaModel(config=config, weights=weights, source=name)
+    model = LlamaModel(config=config, weights=weights, source=name)
+    check_magnitudes(model)
+    return model
+
+
+# Every intermediate value of the float32 decoder stays below this bound (float32's largest finite value / 2**20:
+# the factor covers rounding in the sums and the sampler's division by a temperature of at least 1e-6).
+MAGNITUDE_LIMIT = float(np.finfo(np.float32).max) / 2**20
+MIN_TEMPERATURE = 1e-6  # the smallest sampling temperature `tinyc generate` takes, so logits / T stays finite
+
+
+def _row_sums(w: np.ndarray) -> float:
+    """max over rows of sum |w|: the largest |W @ v| for |v| <= 1 (element-wise)."""
+    return float(np.abs(w).sum(axis=-1, dtype=np.float64).max()) if w.size else 0.0
+
+
+def magnitude_bound(model: LlamaModel) -> tuple[float, str]:
+    """A worst-case bound on |every value| the decoder computes (any tokens, any position), and where it peaks.
+
+    Each sublayer starts with RMSNorm, whose output is at most sqrt(dim) * max|gain| in magnitude whatever its
+    input, so the sublayers' outputs are bounded by the weights alone (row sums of |W|: q, k, v, then RoPE (x2),
+    scores (q.k / sqrt(head_size)), attention (a convex combination of v) and wo; w1, w3, silu(h1) * h3 and
+    w2), and the residual stream by the embedding plus their sum; RMSNorm's sum of squares is dim * residual**2.
+    """
+    c, w = model.config, model.weights
+    norm = float(np.sqrt(c.dim))
+    residual = float(np.abs(w["tok_emb"]).max(initial=0.0))
+    peak, where = residual, "the token embedding"
+
+    def see(value: float, what: str) -> None:
+        nonlocal peak, where
+        if value > peak:
+            peak, where = value, what
+
+    for layer in range(c.n_layers):
+        see(c.dim * residual * residual, f"layer {layer} attention RMSNorm")
+        x = norm * float(np.abs(w["rms_att"][layer]).max(initial=0.0))
+        q, k = 2 * _row_sums(w["wq"][layer]) * x, 2 * _row_sums(w["wk"][layer]) * x
+        v = _row_sums(w["wv"][layer]) * x
+        see(max(q, k, v), f"layer {layer} q/k/v")
+        see(c.head_size * q * k / float(np.sqrt(c.head_size)), f"layer {layer} attention scores")
+        out = _row_sums(w["wo"][layer]) * v
+        see(out, f"layer {layer} attention output")
+        residual += out
+        see(c.dim * residual * residual, f"layer {layer} feed-forward RMSNorm")
+        x = norm * float(np.abs(w["rms_ffn"][layer]).max(initial=0.0))
+        h1, h3 = _row_sums(w["w1"][layer]) * x, _row_sums(w["w3"][layer]) * x
+        see(max(h1, h3, h1 * h3), f"layer {layer} feed-forward hidden")
+        out = _row_sums(w["w2"][layer]) * h1 * h3
+        see(out, f"layer {layer} feed-forward output")
+        residual += out
+    see(c.dim * residual * residual, "the final RMSNorm")
+    see(_row_sums(model.wcls) * norm * float(np.abs(w["rms_final"]).max(initial=0.0)), "the logits")
+    return peak, where
+
+
+def check_magnitudes(model: LlamaModel) -> None:
+    """Refuse weights so large that float32 arithmetic in the decoder could overflow (to inf, then NaN)."""
+    peak, where = magnitude_bound(model)
+    if not peak <= MAGNITUDE_LIMIT:
+        raise ModelError(f"{model.source}: weights too large for float32: values in {where} may reach {peak:.3g}, "
+                         f"over tinyc's limit {MAGNITUDE_LIMIT:.3g} (float32 max / 2**20)")
 
 
 def save_checkpoint(model: LlamaModel, path: str | Path) -> Path:

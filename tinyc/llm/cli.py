@@ -9,7 +9,14 @@ from pathlib import Path
 import click
 
 from tinyc.errors import InputError
+from tinyc.llm.checkpoint import MIN_TEMPERATURE
 from tinyc.options import Finite
+
+
+def _temperature(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if 0 < value < MIN_TEMPERATURE:  # logits / temperature could overflow float32
+        raise click.BadParameter(f"{value:g} is below {MIN_TEMPERATURE:g} (0 is greedy).", ctx, param)
+    return value
 
 
 @click.command()
@@ -19,7 +26,8 @@ from tinyc.options import Finite
 @click.option("--prompt", default="", help="Text to start from (after BOS).")
 @click.option("--steps", default=256, show_default=True, type=int,
               help="Positions to run, prompt included; capped at the checkpoint's seq_len.")
-@click.option("--temperature", default=0.0, show_default=True, type=Finite(min=0), help="0 = greedy.")
+@click.option("--temperature", default=0.0, show_default=True, type=Finite(min=0), callback=_temperature,
+              help=f"0 = greedy, else at least {MIN_TEMPERATURE:g}.")
 @click.option("--topp", default=0.9, show_default=True, type=Finite(0, 1, min_open=True),
               help="Top-p (nucleus) sampling, in (0, 1]; 1 = off.")
 @click.option("--seed", default=1, show_default=True, type=int, help="Sampler seed (xorshift state, not 0).")

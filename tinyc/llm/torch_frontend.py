@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tinyc.errors import InputError, ModelError
-from tinyc.llm.checkpoint import LIMITS
+from tinyc.llm.checkpoint import LIMITS, check_magnitudes
 from tinyc.llm.model import LlamaConfig, LlamaModel
 
 if TYPE_CHECKING:
@@ -148,7 +148,9 @@ def _build(found: dict[str, Any], hp: dict[str, Any], name: str) -> LlamaModel:
                              f"{list(shape)} for {config.describe()}")
         if not np.isfinite(weights[key]).all():
             raise ModelError(f"{name}: {_spelled(key)} holds a non-finite value")
-    return LlamaModel(config=config, weights=weights, source=name)
+    model = LlamaModel(config=config, weights=weights, source=name)
+    check_magnitudes(model)
+    return model
 
 
 def _check(c: LlamaConfig, hp: dict[str, Any], name: str) -> None:
