@@ -25,6 +25,9 @@ from tinyc.codegen.cformat import c_identifier, c_type
 from tinyc.codegen.render import template_exists
 from tinyc.errors import TinycError
 from tinyc.lower.plan import Buffer, Plan, Step
+from tinyc.ops._lut16 import SIGMOID_TABLE_U16
+
+LUT16_TABLE = SIGMOID_TABLE_U16.tolist()  # for templates/_lut16.j2
 
 _FN_PLACEHOLDER = "TINYC_FN_PLACEHOLDER"
 
@@ -90,6 +93,7 @@ def signature(fn: str, step: Step, plan: Plan, scratch: int) -> str:
     r = "" if step.inplace else "restrict "  # element-wise steps may write over their input
     args = [f"const {c_type(graph.tensor(n).dtype)} *{r}in{i}" for i, n in enumerate(step.inputs)]
     args += [f"{c_type(graph.tensor(n).dtype)} *{r}out{i}" for i, n in enumerate(step.outputs)]
+    args += [f"{c_type(st.dtype)} *restrict state{i}" for i, st in enumerate(step.state)]
     args += [f"const {c_type(a.dtype)} *{r}{c_identifier(k)}" for k, a in emitted_consts(step).items()]
     if scratch:
         args.append("int8_t *restrict scratch")
@@ -158,7 +162,7 @@ def extra_context(step: Step, plan: Plan) -> dict:
         perm = tuple(step.params["perm"])
         strides = [int(np.prod(in_shape[k + 1:], dtype=np.int64)) for k in range(len(in_shape))]
         return {"out_shape": [in_shape[k] for k in perm], "in_strides": [strides[k] for k in perm]}
-    ctx: dict = {}
+    ctx: dict = {"lut16_table": LUT16_TABLE}
     if "mult" in step.consts:  # the fast requantization needs multipliers >= 0 (quantize_multiplier's are)
         ctx["requant"] = requant_function(step.consts["mult"], step.consts["shift"])
         ctx["left_shift"] = bool(np.any(step.consts["shift"] > 0))  # some channel shifts left (rare)
@@ -260,6 +264,8 @@ def buffer_pointer(buf: Buffer, ctype: str, n_inputs: int, n_outputs: int) -> st
         return io_arg("input", buf.index, n_inputs)
     if buf.region == "output":
         return io_arg("output", buf.index, n_outputs)
+    if buf.region == "state":
+        return f"({ctype} *)(tinyc_state + {buf.offset})"
     raise TinycError(f"unknown buffer region '{buf.region}'")
 
 
@@ -292,6 +298,7 @@ def step_calls(kernels: KernelSet, step: Step, step_id: str) -> tuple[list[Call]
         return [copy], None
     fn = kernels.function_for(step)
     args = [ptr(n) for n in step.inputs] + [ptr(n) for n in step.outputs]
+    args += [buffer_pointer(plan.buffers[st.name], c_type(st.dtype), n_in, n_out) for st in step.state]
     args += [f"tinyc_w_{step_id}_{c_identifier(k)}" for k in emitted_consts(step)]
     need = scratch_need(step)
     if need:

@@ -19,7 +19,7 @@ from tinyc.codegen.kernels import (
     io_arg,
     step_calls,
 )
-from tinyc.codegen.render import environment
+from tinyc.codegen.render import c_scalar, environment
 from tinyc.errors import TinycError
 from tinyc.ir import Graph
 from tinyc.lower.plan import Buffer, Plan
@@ -137,6 +137,8 @@ def render_library(plan: Plan, name: str, board: Any = None) -> tuple[dict[str, 
         "weight_bytes": sum(w.nbytes for w in weights),
         "n_steps": len(plan.steps),
         "uses_memcpy": any("memcpy" in c.code for c in calls + pre + post),
+        "state_size": plan.state_size,
+        "states": state_fills(plan),
     }
     files = {
         f"{name}.h": env.get_template("model.h.j2").render(facts),
@@ -148,6 +150,29 @@ def render_library(plan: Plan, name: str, board: Any = None) -> tuple[dict[str, 
         "library.json": library_json(name, graph),
     }
     return files, facts | {"functions": functions}
+
+
+@dataclass
+class StateFill:
+    """What `<name>_reset()` writes into one persistent buffer."""
+
+    pointer: str  # C expression of its first element
+    ctype: str
+    elements: int
+    init: str  # C literal
+    node: str  # the step's node name (model text: printed through c_comment)
+
+
+def state_fills(plan: Plan) -> list[StateFill]:
+    n_in, n_out = len(plan.graph.inputs), len(plan.graph.outputs)
+    fills = []
+    for step in plan.steps:
+        for st in step.state:
+            ctype = c_type(st.dtype)
+            size = int(np.prod(st.shape, dtype=np.int64))
+            fills.append(StateFill(buffer_pointer(plan.buffers[st.name], ctype, n_in, n_out), ctype, size,
+                                   c_scalar(st.init), step.node))
+    return fills
 
 
 def scratch_size(kernels: KernelSet, board: Any) -> int:

@@ -192,6 +192,42 @@ def _transpose(r: _Reader, op, ins: list[str]) -> tuple[str, dict]:  # noqa: ANN
     return "transpose", {"perm": tuple(int(p) for p in perm.data.reshape(-1))}
 
 
+def _variable(r: _Reader, op, ins: list[str], k: int) -> dict:  # noqa: ANN001
+    """A recurrent op's variable (state) input k, taken out of the graph: the op owns its state, kept between
+    invocations. Its dtype, shape and quantization stay in the node's attributes."""
+    index = int(op.InputsAsNumpy()[k])
+    if index < 0 or not r.sub.Tensors(index).IsVariable():
+        raise ModelError(f"{r.path}: input {k} of a {'SVDF' if k == 4 else 'UNIDIRECTIONAL_SEQUENCE_LSTM'} "
+                         "operator must be a variable (state) tensor")
+    name = ins[k]
+    t = r.g.tensor(name)
+    ins[k] = ""
+    q = t.quant
+    return {"dtype": t.dtype, "shape": t.shape, "scale": q.s if q is not None else None,
+            "zero_point": q.zp if q is not None else None}
+
+
+def _lstm(r: _Reader, op, ins: list[str]) -> tuple[str, dict]:  # noqa: ANN001
+    o, _ = r.options(op, tflite.UnidirectionalSequenceLSTMOptions)
+    if o.FusedActivationFunction() != tflite.ActivationFunctionType.TANH:  # TFLM's kernel takes tanh only
+        raise ModelError(f"{r.path}: UNIDIRECTIONAL_SEQUENCE_LSTM with a cell activation other than TANH "
+                         f"({o.FusedActivationFunction()}) is not supported")
+    attrs = {"cell_clip": float(o.CellClip()), "proj_clip": float(o.ProjClip()), "time_major": bool(o.TimeMajor()),
+             "asymmetric_quantize_inputs": bool(o.AsymmetricQuantizeInputs())}
+    if len(ins) == 24:
+        attrs |= {"output_state": _variable(r, op, ins, 18), "cell_state": _variable(r, op, ins, 19)}
+    return "unidirectional_sequence_lstm", attrs
+
+
+def _svdf(r: _Reader, op, ins: list[str]) -> tuple[str, dict]:  # noqa: ANN001
+    o, _ = r.options(op, tflite.SVDFOptions)
+    attrs = {"rank": int(o.Rank()), "activation": _activation(o.FusedActivationFunction()),
+             "asymmetric_quantize_inputs": bool(o.AsymmetricQuantizeInputs())}
+    if len(ins) == 5:
+        attrs["activation_state"] = _variable(r, op, ins, 4)
+    return "svdf", attrs
+
+
 CONVERTERS = {
     "CONV_2D": _conv,
     "DEPTHWISE_CONV_2D": _depthwise,
@@ -206,6 +242,8 @@ CONVERTERS = {
     "RELU6": _relu("relu6"),
     "RELU_N1_TO_1": _relu("relu_n1_to_1"),
     "TRANSPOSE": _transpose,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": _lstm,
+    "SVDF": _svdf,
 }
 
 from tinyc.frontends.tflite_data import CONVERTERS as DATA_CONVERTERS  # noqa: E402  (movement, reductions)

@@ -14,6 +14,21 @@ from tinyc.ir import Graph
 
 
 @dataclass
+class State:
+    """A buffer a step keeps between invocations (TFLite's variable tensors: an LSTM's hidden and cell state,
+    an SVDF's memory). It holds `init` at start and after a reset; the step reads and rewrites it in place."""
+
+    name: str  # "<node>:<key>", unique in the plan
+    dtype: str
+    shape: tuple[int, ...]
+    init: int | float = 0
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
+
+
+@dataclass
 class Step:
     kernel: str  # e.g. "conv2d_s8": names the reference kernel, the C template and the Cython module
     node: str  # the IR node it came from
@@ -25,13 +40,16 @@ class Step:
     inplace: bool = False  # element-wise: output 0 may overwrite input 0 when input 0 dies here
     scratch: int = 0  # bytes of kernel scratch needed during this step only
     macs: int = 0
+    # persistent buffers: the reference kernel takes them after its inputs and returns their new values after
+    # its outputs; the C kernel gets a pointer to each after its outputs
+    state: list[State] = field(default_factory=list)
 
 
 @dataclass
 class Buffer:
     """Where a tensor's bytes live: the caller's input or output buffer, or an arena offset."""
 
-    region: str  # "input", "output" or "arena"
+    region: str  # "input", "output", "arena" or "state" (persistent, see State)
     offset: int = 0
     index: int = 0  # which graph input/output for those regions
 
@@ -44,3 +62,4 @@ class Plan:
     buffers: dict[str, Buffer] = field(default_factory=dict)  # activation tensors and "<node>:scratch"
     arena_size: int = 0
     lower_bound: int = 0  # the largest set of arena bytes live at any one step
+    state_size: int = 0  # bytes of persistent state (State buffers, one after another)

@@ -4,7 +4,8 @@ Graph inputs and outputs live in the caller's buffers (the C API takes their poi
 arena holds intermediates and kernel scratch only. Reshapes alias their input; element-wise
 steps may write over an input that dies at that step. Offsets are placed greedily, largest
 buffer first, at the lowest aligned offset free for its whole lifetime (TFLM's greedy planner
-does the same); the lower bound is the largest total of bytes live at any one step.
+does the same); the lower bound is the largest total of bytes live at any one step. Persistent step
+state (recurrent layers) lives apart from the arena, each buffer at its own aligned offset.
 """
 
 from __future__ import annotations
@@ -92,10 +93,22 @@ def plan_memory(plan: Plan) -> Plan:
     for name, off in offsets.items():
         if name.endswith(":scratch"):
             plan.buffers[name] = Buffer("arena", off)
+    plan.state_size = _place_state(plan)
     plan.arena_size = max((offsets[iv.name] + iv.size for iv in intervals.values()), default=0)
     plan.lower_bound = max((sum(iv.size for iv in intervals.values() if iv.first <= i <= iv.last)
                             for i in range(len(plan.steps))), default=0)
     return plan
+
+
+def _place_state(plan: Plan) -> int:
+    """Offsets of the steps' persistent buffers in the state region; returns its size."""
+    end = 0
+    for step in plan.steps:
+        for state in step.state:
+            offset = _align(end)
+            plan.buffers[state.name] = Buffer("state", offset)
+            end = offset + state.nbytes
+    return end
 
 
 def _place(intervals: list[Interval]) -> dict[str, int]:

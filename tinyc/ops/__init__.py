@@ -86,7 +86,9 @@ from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     softmax,
     split,
     sqrt,
+    svdf,
     tanh,
     tile,
     transpose,
+    unidirectional_sequence_lstm,
 )

@@ -79,13 +79,15 @@ def run_host(
     opt: str = "-O2",
     cflags: Sequence[str] = (),
     sanitize: bool = False,
+    sequence: bool = False,
     timeout: float = 300.0,
     output_dtype: np.dtype | type = np.int8,
 ) -> np.ndarray:
     """Run the library on the host on each row of ``inputs`` ([N, input elements]).
 
     Returns [N, output bytes / itemsize] of ``output_dtype``. ``sanitize`` builds with ASan and UBSan;
-    any finding is an error.
+    any finding is an error. Each row is an independent inference (recurrent state reset before it), or with
+    ``sequence`` the rows are consecutive steps of one stream.
     """
     runner = build_host_runner(lib_dir, name, opt=opt, cflags=cflags, sanitize=sanitize)
     sizes = model_sizes(lib_dir, name)
@@ -94,9 +96,8 @@ def run_host(
         in_path, out_path = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
         in_path.write_bytes(batch.tobytes())
         try:
-            result = subprocess.run(
-                [runner, in_path, out_path], capture_output=True, text=True, timeout=timeout
-            )
+            command = [runner, in_path, out_path, *(["--sequence"] if sequence else [])]
+            result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             raise ToolchainError(f"{name} on the host timed out after {timeout:g} s") from exc
         if result.returncode != 0:

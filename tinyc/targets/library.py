@@ -25,6 +25,7 @@ class ModelLibrary:
     sources: tuple[Path, ...]
     num_inputs: int
     num_outputs: int
+    has_reset: bool = False  # the header declares <name>_reset() (recurrent state, see codegen model.h)
 
     def digest_parts(self) -> list[str | bytes]:
         """Names and contents of every .c and .h file, for cache keys."""
@@ -56,6 +57,7 @@ class ModelLibrary:
             f"#define MODEL_INPUT_SIZE ({' + '.join(sizes('INPUT', self.num_inputs))})\n"
             f"#define MODEL_OUTPUT_SIZE ({' + '.join(sizes('OUTPUT', self.num_outputs))})\n"
             f"#define MODEL_RUN(in, out) {self.name}_run({', '.join(inputs + outputs)})\n"
+            f"#define MODEL_RESET() {f'{self.name}_reset()' if self.has_reset else '((void)0)'}\n"
             "#endif\n"
         )
 
@@ -75,4 +77,5 @@ def open_library(lib_dir: Path, name: str) -> ModelLibrary:
         found = re.search(rf"^\s*#\s*define\s+{name.upper()}_NUM_{kind}\s+(\d+)", text, re.MULTILINE)
         return int(found.group(1)) if found else 1
 
-    return ModelLibrary(lib_dir, name, sources, count("INPUTS"), count("OUTPUTS"))
+    has_reset = re.search(rf"\b{name}_reset\s*\(\s*void\s*\)", text) is not None
+    return ModelLibrary(lib_dir, name, sources, count("INPUTS"), count("OUTPUTS"), has_reset)

@@ -1,7 +1,9 @@
 /* Host runner for a generated model library (model_glue.h maps the MODEL_* names to it).
  *   runner --sizes             prints "<input bytes> <output bytes>" per inference
  *   runner <in.bin> <out.bin>  runs the model on each MODEL_INPUT_SIZE-byte record of in.bin and writes
- *                              the MODEL_OUTPUT_SIZE-byte outputs, in order, to out.bin
+ *                              the MODEL_OUTPUT_SIZE-byte outputs, in order, to out.bin; each record is an
+ *                              independent inference (MODEL_RESET() before it: recurrent state starts afresh)
+ *   runner <in.bin> <out.bin> --sequence   the records as consecutive steps of one stream (no reset)
  * Exit status: 0 ok, 1 the model returned non-zero (message on stderr), 2 usage or I/O error.
  */
 #include <stdint.h>
@@ -19,8 +21,9 @@ int main(int argc, char **argv) {
         printf("%lu %lu\n", (unsigned long)MODEL_INPUT_SIZE, (unsigned long)MODEL_OUTPUT_SIZE);
         return 0;
     }
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s --sizes | <in.bin> <out.bin>\n", argv[0]);
+    const int sequence = argc == 4 && strcmp(argv[3], "--sequence") == 0;
+    if (argc != 3 && !sequence) {
+        fprintf(stderr, "usage: %s --sizes | <in.bin> <out.bin> [--sequence]\n", argv[0]);
         return 2;
     }
     FILE *in = fopen(argv[1], "rb");
@@ -35,6 +38,9 @@ int main(int argc, char **argv) {
         if (got != sizeof input) {
             fprintf(stderr, "%s: truncated record %lu\n", argv[1], index);
             return 2;
+        }
+        if (!sequence) {
+            MODEL_RESET();
         }
         const int rc = MODEL_RUN(input, output);
         if (rc != 0) {
