@@ -82,6 +82,7 @@ from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     relu,
     reshape,
     rsqrt,
+    signal,
     slice,
     softmax,
     split,

@@ -53,7 +53,10 @@ class SignalRfft(OpDef):
         x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
         n = int(node.attrs["fft_length"])
         t = RfftTables(n)
-        consts = {"twiddles": t.twiddles.reshape(-1), "super_twiddles": t.super_twiddles.reshape(-1)}
+        consts = {"twiddles": t.twiddles.reshape(-1), "super_twiddles": t.super_twiddles.reshape(-1),
+                  "order": t.order.astype(np.int32)}
+        fstrides = np.cumprod([1] + [p for p, _ in t.stages])[:-1]
+        stages = tuple((p, m, int(f)) for (p, m), f in reversed(list(zip(t.stages, fstrides, strict=True))))
         return Step("signal_rfft", node.name, [x.name], [y.name],
                     {"fft_length": n, "in_length": x.shape[-1], "rows": x.size // x.shape[-1],
-                     "out_shape": y.shape}, consts, scratch=4 * n)
+                     "out_shape": y.shape, "stages": stages}, consts)
