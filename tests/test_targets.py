@@ -12,6 +12,7 @@ import pytest
 from tinyc.boards import BOARDS_ENV, all_boards, boards_dir, load_board
 from tinyc.errors import InputError, TinycError, ToolchainError
 from tinyc.targets import check_fit, find_tool, model_sizes, run_board, run_host
+from tinyc.targets.library import pack_records, split_records
 
 IN, OUT, ARENA, SCRATCH = 40, 10, 256, 200
 WEIGHTS = np.random.default_rng(1).integers(-128, 128, size=(OUT, IN), dtype=np.int8)
@@ -150,15 +151,15 @@ def test_float_model_with_two_inputs_and_outputs(tmp_path, where):
     (tmp_path / "two.c").write_text(TWO_SOURCE)
     floats = np.random.default_rng(2).standard_normal((5, 3)).astype(np.float32)
     ints = np.random.default_rng(3).integers(-60, 60, size=(5, 2), dtype=np.int8)
-    records = np.concatenate([floats.view(np.int8), ints], axis=1)  # all inputs of an inference back to back
+    records = pack_records([floats, ints])  # all inputs of an inference in one record, each 8-byte aligned
+    assert records.shape == (5, 16 + 2)
     if where == "host":
         out = run_host(tmp_path, "two", records)
     else:
         out = run_board(tmp_path, "two", where, records).outputs
-    np.testing.assert_array_equal(
-        out[:, :4].copy().view(np.float32)[:, 0], floats[:, 0] * floats[:, 1] + floats[:, 2]
-    )
-    np.testing.assert_array_equal(out[:, 4], ints[:, 0] - ints[:, 1])
+    sums, diffs = split_records(out, [(np.float32, (1,)), (np.int8, (1,))])
+    np.testing.assert_array_equal(sums[:, 0], floats[:, 0] * floats[:, 1] + floats[:, 2])
+    np.testing.assert_array_equal(diffs[:, 0], ints[:, 0] - ints[:, 1])
 
 
 @pytest.mark.parametrize("board", [board_param(b) for b in EMULATED])

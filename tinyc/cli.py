@@ -72,25 +72,28 @@ def inspect(model: Path, as_json: bool) -> None:
 @main.command()
 @MODEL
 @click.option("-i", "--input", "input_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="IN.npy: one input of the model's shape, or N inputs stacked on a new leading axis.")
+              help="IN.npy: one input of the model's shape and dtype, or N inputs stacked on a new leading axis "
+                   "(several inputs: IN.npz with arrays input0, input1, ...).")
 @click.option("-o", "--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="OUT.npy: the outputs, in the same form and in the model's output dtype.")
+              help="OUT.npy: the outputs, in the same form and in the model's output dtype; OUT.npz: arrays "
+                   "output0, output1, ... in the model's order and output_names (needed for several outputs).")
 @click.option("--target", default="ref", show_default=True,
               help="ref (reference runtime), host (generated C on this machine) or a board id (QEMU).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a JSON report (board targets: instructions, flash, RAM).")
 def run(model: Path, input_path: Path, output_path: Path, target: str, report_path: Path | None) -> None:
     """Run MODEL on inputs with the reference runtime, the generated C on the host, or an emulated board."""
-    from tinyc.atomic import save_numpy, write_text
-    from tinyc.pipeline import build_plan, load_inputs, run_on_target
+    from tinyc.atomic import write_text
+    from tinyc.pipeline import build_plan, check_output_path, load_inputs, run_model, save_outputs
 
     plan = build_plan(model)
-    batch, single = load_inputs(plan.graph, input_path)
-    outputs, report = run_on_target(plan, batch, target)
-    save_numpy(output_path, outputs[0] if single else outputs)
+    check_output_path(plan.graph, output_path)
+    batches, single = load_inputs(plan.graph, input_path)
+    outputs, report = run_model(plan, batches, target)
+    save_outputs(output_path, plan.graph, outputs, single)
     if report_path is not None:
         write_text(report_path, json.dumps(report, indent=1) + "\n")
-    click.echo(f"{target}: {len(batch)} input(s) -> {output_path}", err=True)
+    click.echo(f"{target}: {len(batches[0])} input(s) -> {output_path}", err=True)
 
 
 @main.command(name="compile")

@@ -68,9 +68,9 @@ class UnsupportedDtypeError(UnsupportedOpError):
     """A tensor dtype the op has no kernel for (legacy uint8 quantization, int16 into an int8 kernel, ...)."""
 
     def __init__(self, dtype: str, tensor: str, op: str, node: str, source: str, supported: str):
-        hint = " (legacy uint8 quantization: convert the model with int8 quantization)" if dtype == "uint8" else ""
+        hint = "; legacy uint8 quantization: convert the model with int8 quantization" if "uint8" in dtype else ""
         TinycError.__init__(
-            self, f"unsupported dtype {dtype} of tensor '{shown(tensor)}' for op {shown(op)} in node '{shown(node)}' "
+            self, f"unsupported dtype {dtype} (tensor '{shown(tensor)}') for op {shown(op)} in node '{shown(node)}' "
                   f"of {shown(source, PATH_MAX)}; tinyc has {shown(op)} for {supported}{hint}")
 
 

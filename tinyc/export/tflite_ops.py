@@ -22,7 +22,8 @@ RELU_OPS = {"relu": Op.RELU, "relu6": Op.RELU6, "relu_n1_to_1": Op.RELU_N1_TO_1}
 # (float32 version, int8 version) of each builtin, as the TFLite converter writes them.
 VERSIONS = {Op.CONV_2D: (1, 3), Op.DEPTHWISE_CONV_2D: (1, 3), Op.FULLY_CONNECTED: (1, 4), Op.ADD: (1, 2),
             Op.AVERAGE_POOL_2D: (1, 2), Op.MAX_POOL_2D: (1, 2), Op.SOFTMAX: (1, 2), Op.RESHAPE: (1, 1),
-            Op.TRANSPOSE: (1, 2), Op.RELU: (1, 2), Op.RELU6: (1, 2), Op.RELU_N1_TO_1: (1, 1)}
+            Op.TRANSPOSE: (1, 2), Op.RELU: (1, 2), Op.RELU6: (1, 2), Op.RELU_N1_TO_1: (1, 1),
+            Op.QUANTIZE: (2, 2), Op.DEQUANTIZE: (2, 2)}
 
 OptionsWriter = Callable[[flatbuffers.Builder], int]
 
@@ -217,6 +218,8 @@ CONVERTERS: dict[str, Callable[[Node, Graph], OpSpec]] = {
     "reshape": _reshape,
     "transpose": _transpose,
     "relu": _relu,
+    "quantize": lambda node, graph: OpSpec(Op.QUANTIZE),
+    "dequantize": lambda node, graph: OpSpec(Op.DEQUANTIZE),
 }
 
 from tinyc.export.tflite_data import CONVERTERS as DATA_CONVERTERS  # noqa: E402  (movement, reductions)

@@ -81,7 +81,10 @@ class _Reader:
             scale, zp = q.ScaleAsNumpy(), q.ZeroPointAsNumpy()
             if not isinstance(zp, np.ndarray) or zp.size != scale.size:
                 raise ModelError(f"{self.path}: tensor '{name}' has {scale.size} scales but not as many zero points")
-            quant = Quant(scale, zp, int(q.QuantizedDimension()) if scale.size > 1 else None)
+            axis = int(q.QuantizedDimension()) if scale.size > 1 else None
+            if axis is not None and len(shape) == 1 and shape[0] == scale.size:
+                axis = 0  # a per-channel bias: TFLM ignores its quantized_dimension (person_detect has 3)
+            quant = Quant(scale, zp, axis)
         data = None
         buf = self.model.Buffers(t.Buffer()) if 0 < t.Buffer() < self.model.BuffersLength() else None
         if buf is not None and buf.DataLength():
@@ -242,6 +245,8 @@ CONVERTERS = {
     "RELU6": _relu("relu6"),
     "RELU_N1_TO_1": _relu("relu_n1_to_1"),
     "TRANSPOSE": _transpose,
+    "QUANTIZE": lambda r, op, ins: ("quantize", {}),
+    "DEQUANTIZE": lambda r, op, ins: ("dequantize", {}),
     "UNIDIRECTIONAL_SEQUENCE_LSTM": _lstm,
     "SVDF": _svdf,
 }

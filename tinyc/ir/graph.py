@@ -124,6 +124,7 @@ class Graph:
                 if name in available:
                     raise GraphError(f"tensor '{name}' is written twice (second time by node '{node.name}')")
                 available.add(name)
+            REGISTRY[node.op].check_dtypes(node, self)
             REGISTRY[node.op].check(node, self)
         for name in self.outputs:
             if name not in available:

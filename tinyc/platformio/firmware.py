@@ -15,7 +15,7 @@ from tinyc.platformio.core import run_pio
 from tinyc.platformio.devplatform import write_if_changed
 from tinyc.platformio.project import INPUTS_HEADER, MARKER, default_env, write_project_files
 from tinyc.targets.firmware import INPUT_ALIGN, input_stride
-from tinyc.targets.library import open_library
+from tinyc.targets.library import open_library, pack_records, record_layout
 
 LIB_DIR = "lib/model"
 
@@ -92,12 +92,12 @@ def create_firmware(
     lib_dir = out / LIB_DIR
     report = compile_library(plan, lib_dir, board.id, name)
     lib = open_library(lib_dir, name)
-    input_size = sum(t["bytes"] for t in report["inputs"])
+    input_size = record_layout([t["bytes"] for t in report["inputs"]])[1]
     header = None
     count = 1
     if inputs is not None:
         if isinstance(inputs, (str, Path)):
-            batch, _ = load_inputs(plan.graph, inputs)
+            batch = pack_records(load_inputs(plan.graph, inputs)[0])
         else:
             batch = np.asarray(inputs)
             shape = plan.graph.tensor(plan.graph.inputs[0]).shape
@@ -109,7 +109,7 @@ def create_firmware(
     write_project_files(out, [board], default_env(board), f"{name} on {board.id}", header)
     write_if_changed(out / "src" / "model_glue.h", lib.glue_header())
     return FirmwareProject(out, board, name, default_env(board), count,
-                           sum(t["bytes"] for t in report["outputs"]))
+                           record_layout([t["bytes"] for t in report["outputs"]])[1])
 
 
 def build_firmware(project: Path, env: str | None = None, *, target: str | None = None,
