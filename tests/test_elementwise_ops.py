@@ -117,7 +117,75 @@ def unary_cases() -> list[Case]:
     return cases
 
 
-CASES = unary_cases()
+def binary(op: str, dtype: str, a_shape: tuple, b_shape: tuple, y_shape: tuple, qa: Quant | None = None,
+           qb: Quant | None = None, qy: Quant | None = None, a_const: np.ndarray | None = None,
+           b_const: np.ndarray | None = None, **attrs) -> Graph:
+    g = Graph(op, source=f"{op} (single-op test)")
+    g.add_tensor(Tensor("a", a_shape, dtype, qa, a_const))
+    g.add_tensor(Tensor("b", b_shape, dtype, qb, b_const))
+    g.add_tensor(Tensor("y", y_shape, dtype, qy))
+    g.inputs, g.outputs = [n for n, c in (("a", a_const), ("b", b_const)) if c is None], ["y"]
+    g.nodes.append(Node(op, op, ["a", "b"], ["y"], attrs))
+    return g
+
+
+# (a shape, b shape, output shape): same shapes, a scalar, a row, a column, both broadcasting, rank 1 vs rank 4
+SHAPES = [((1, 4, 5, 6), (1, 4, 5, 6), (1, 4, 5, 6)), ((1, 4, 5, 6), (1,), (1, 4, 5, 6)),
+          ((1, 3, 7), (7,), (1, 3, 7)), ((1, 5, 1), (1, 5, 9), (1, 5, 9)),
+          ((1, 4, 1, 6), (1, 1, 5, 1), (1, 4, 5, 6)), ((6,), (1, 2, 3, 6), (1, 2, 3, 6))]
+BINARY_INT8 = [  # op, a quant, b quant, output quant, activation: multipliers below and above 1
+    ("sub", q(0.05, 3), q(0.08, -7), q(0.1, 2), "none"), ("sub", q(0.2, -100), q(0.01, 20), q(0.03, 0), "relu"),
+    ("mul", q(0.05, 3), q(0.08, -7), q(0.01, 2), "none"), ("mul", q(0.5, 10), q(0.6, 0), q(0.1, -5), "relu6"),
+    ("mul", q(0.01, -3), q(0.02, 5), q(0.5, 0), "none"),
+    ("squared_difference", q(0.05, 3), q(0.08, -7), q(0.1, -128), None),
+    ("squared_difference", q(0.3, 0), q(0.25, 9), q(0.02, -128), None),
+    ("maximum", q(0.05, 3), q(0.05, 3), q(0.05, 3), None), ("minimum", q(0.1, -2), q(0.1, -2), q(0.1, -2), None),
+]
+BINARY_F32 = [("sub", "none"), ("sub", "relu"), ("mul", "none"), ("mul", "relu_n1_to_1"), ("div", "none"),
+              ("div", "relu6"), ("maximum", None), ("minimum", None), ("squared_difference", None)]
+BINARY_I32 = ["sub", "mul", "div", "maximum", "minimum", "squared_difference"]
+
+
+def binary_cases() -> list[Case]:
+    rng = np.random.default_rng(34)
+    cases = []
+
+    def add(cid: str, op: str, dtype: str, shapes: tuple, act: str | None, quants: tuple, gen, const: int) -> None:
+        a_shape, b_shape, y_shape = shapes
+        attrs = {} if act is None else {"activation": act}
+        a_c = gen(a_shape, 1)[0] if const == 0 else None
+        b_c = gen(b_shape, 1)[0] if const == 1 else None
+        g = binary(op, dtype, a_shape, b_shape, y_shape, *quants, a_const=a_c, b_const=b_c, **attrs)
+        inputs = [gen(sh, N) for sh, c in ((a_shape, a_c), (b_shape, b_c)) if c is None]
+        cases.append(Case(cid, g, inputs))
+
+    def s8(shape: tuple, n: int) -> np.ndarray:
+        return rng.integers(-128, 128, size=(n, *shape), dtype=np.int8)
+
+    def f32(shape: tuple, n: int) -> np.ndarray:
+        x = rng.standard_normal((n, *shape)).astype(np.float32) * np.float32(4.0)
+        flat = x.reshape(n, -1)
+        flat[0, :3] = np.array([0.0, -0.0, 1e30], np.float32)[:flat.shape[1]]
+        return x
+
+    def i32(shape: tuple, n: int) -> np.ndarray:
+        x = rng.integers(-100000, 100000, size=(n, *shape), dtype=np.int32)
+        flat = x.reshape(n, -1)
+        flat[0, :3] = np.array([1, -(2**31), 2**31 - 1], np.int32)[:flat.shape[1]]
+        return np.where(x == 0, 7, x)  # no zero divisors: TFLM faults on them
+
+    for k, (op, qa, qb, qy, act) in enumerate(BINARY_INT8):
+        shapes = SHAPES[k % len(SHAPES)]
+        add(f"{op}_s8_{k}", op, "int8", shapes, act, (qa, qb, qy), s8, [-1, 1, 0][k % 3])
+    for k, (op, act) in enumerate(BINARY_F32):
+        add(f"{op}_f32_{k}", op, "float32", SHAPES[(k + 2) % len(SHAPES)], act, (), f32, [-1, 1, 0][k % 3])
+    for k, op in enumerate(BINARY_I32):
+        add(f"{op}_i32_{k}", op, "int32", SHAPES[(k + 1) % len(SHAPES)], "none" if op in ("sub", "mul", "div")
+            else None, (), i32, [1, -1][k % 2])
+    return cases
+
+
+CASES = unary_cases() + binary_cases()
 
 
 def tflm_run(path: Path, inputs: list[np.ndarray]) -> np.ndarray:
