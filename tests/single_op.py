@@ -29,6 +29,7 @@ class Case:
     outputs: list
     attrs: dict = field(default_factory=dict)
     quant_out: tuple[float, int] | None = None  # the output's (scale, zero point) when it differs from the input's
+    engine: str = "tflm"  # "litert" for ops TFLM does not register (TILE, ARG_MAX to int64)
 
 
 def quant_for(dtype: str, qp: tuple[float, int] | None = None) -> Quant | None:
@@ -76,7 +77,7 @@ def tflm_run(path: Path, inputs: list[np.ndarray], n_out: int) -> list[np.ndarra
     """TFLM's outputs for each record of the input batches."""
     from tflite_micro.python.tflite_micro import runtime
 
-    interp = runtime.Interpreter.from_file(str(path))
+    interp = runtime.Interpreter.from_file(str(path), arena_size=1 << 20)
     outs: list[list[np.ndarray]] = [[] for _ in range(n_out)]
     for i in range(len(inputs[0]) if inputs else 1):
         for k, x in enumerate(inputs):
@@ -84,6 +85,23 @@ def tflm_run(path: Path, inputs: list[np.ndarray], n_out: int) -> list[np.ndarra
         interp.invoke()
         for k in range(n_out):
             outs[k].append(interp.get_output(k).copy())
+    return [np.stack(o) for o in outs]
+
+
+def litert_run(path: Path, inputs: list[np.ndarray], n_out: int) -> list[np.ndarray]:
+    """Full TFLite's (LiteRT's) outputs for each record of the input batches."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=str(path))
+    interp.allocate_tensors()
+    ins, outs_d = interp.get_input_details(), interp.get_output_details()
+    outs: list[list[np.ndarray]] = [[] for _ in range(n_out)]
+    for i in range(len(inputs[0])):
+        for d, x in zip(ins, inputs, strict=True):
+            interp.set_tensor(d["index"], x[i])
+        interp.invoke()
+        for k in range(n_out):
+            outs[k].append(interp.get_tensor(outs_d[k]["index"]).copy())
     return [np.stack(o) for o in outs]
 
 
@@ -95,16 +113,16 @@ def check_against_tflm(case: Case, folder: Path, n: int, seed: int = 0) -> tuple
     graph = load_model(path)
     rng = np.random.default_rng(seed)
     xs = [random_input(graph.tensor(name), n, rng) for name in graph.inputs]
-    want = tflm_run(path, xs, len(graph.outputs))
+    want = (litert_run if case.engine == "litert" else tflm_run)(path, xs, len(graph.outputs))
     got = run_plan(plan_memory(lower(graph)), xs)
     for name, w in zip(graph.outputs, want, strict=True):
         g = got[name]
-        assert g.dtype == w.dtype, f"{case.id}: {g.dtype} vs TFLM {w.dtype}"
+        assert g.dtype == w.dtype, f"{case.id}: {g.dtype} vs {case.engine} {w.dtype}"
         g, w = g.reshape(n, -1), w.reshape(n, -1)
         assert g.shape == w.shape, f"{case.id}: shape {g.shape} vs TFLM {w.shape}"
         g, w = (np.ascontiguousarray(a).view(np.uint8).reshape(n, -1) for a in (g, w))
         bad = np.flatnonzero(np.any(g != w, axis=1))
-        assert bad.size == 0, f"{case.id}: output '{name}' differs from TFLM on inputs {bad[:10]}"
+        assert bad.size == 0, f"{case.id}: output '{name}' differs from {case.engine} on inputs {bad[:10]}"
     return graph, xs
 
 

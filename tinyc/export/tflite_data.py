@@ -22,7 +22,8 @@ VERSIONS = {Op.CONCATENATION: (1, 2), Op.PACK: (1, 2), Op.UNPACK: (1, 2), Op.SLI
             Op.STRIDED_SLICE: (1, 2), Op.SPLIT: (1, 2), Op.SPLIT_V: (1, 2), Op.GATHER: (1, 2), Op.TILE: (1, 1),
             Op.BROADCAST_TO: (2, 2), Op.DEPTH_TO_SPACE: (1, 2), Op.SPACE_TO_DEPTH: (1, 2), Op.PAD: (1, 2),
             Op.PADV2: (1, 2), Op.MIRROR_PAD: (1, 1), Op.MEAN: (1, 2), Op.SUM: (1, 1), Op.REDUCE_MAX: (1, 2),
-            Op.REDUCE_MIN: (1, 2), Op.REDUCE_PROD: (1, 1), Op.ARG_MAX: (1, 2), Op.ARG_MIN: (1, 2), Op.CAST: (1, 1)}
+            Op.REDUCE_MIN: (1, 2), Op.REDUCE_PROD: (1, 1), Op.ARG_MAX: (1, 2), Op.ARG_MIN: (1, 2), Op.CAST: (1, 1),
+            Op.SHAPE: (1, 1), Op.FILL: (1, 1), Op.ZEROS_LIKE: (1, 1)}
 
 
 def _ints(graph: Graph, node: Node, what: str, values, shape: tuple[int, ...] | None = None) -> Tensor:  # noqa: ANN001
@@ -173,4 +174,9 @@ CONVERTERS: dict[str, Callable[[Node, Graph], OpSpec]] = {
     "arg_min": _arg(Op.ARG_MIN, Opt.ArgMinOptions, tflite.ArgMinOptionsStart, tflite.ArgMinOptionsAddOutputType,
                     tflite.ArgMinOptionsEnd),
     "cast": lambda node, graph: OpSpec(Op.CAST),
+    "shape": lambda node, graph: OpSpec(Op.SHAPE, Opt.ShapeOptions, _options(
+        tflite.ShapeOptionsStart, tflite.ShapeOptionsEnd,
+        (tflite.ShapeOptionsAddOutType, TENSOR_TYPES[graph.tensor(node.outputs[0]).dtype]))),
+    "fill": lambda node, graph: OpSpec(Op.FILL),
+    "zeros_like": lambda node, graph: OpSpec(Op.ZEROS_LIKE),
 }

@@ -57,6 +57,9 @@ class _Reader:
         self.g.outputs = [self.names[self._index(i)] for i in self.sub.OutputsAsNumpy()]
         for k in range(self.sub.OperatorsLength()):
             self._operator(k)
+        from tinyc.passes.fold_constants import fold_constants
+
+        fold_constants(self.g)  # SHAPE, FILL, constant-only subgraphs: TFLM computes them at run time
         self.g.prune_unused_tensors()
         self.g.verify()
         return self.g

@@ -167,4 +167,8 @@ CONVERTERS = {
     "REDUCE_MIN": _reducer("reduce_min"),
     "ARG_MAX": _arg("arg_max"),
     "ARG_MIN": _arg("arg_min"),
+    "CAST": _plain("cast"),
+    "SHAPE": _plain("shape"),
+    "FILL": _plain("fill"),
+    "ZEROS_LIKE": _plain("zeros_like"),
 }

@@ -63,6 +63,7 @@ from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     add,
     avg_pool2d,
     batch_norm,
+    cast,
     concatenation,
     conv2d,
     depth_to_space,

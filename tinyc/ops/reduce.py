@@ -1,5 +1,5 @@
 """Reductions as TFLM computes them: MEAN, SUM, REDUCE_MAX, REDUCE_MIN (float32, int8, int16) and ARG_MAX /
-ARG_MIN (int32 or int64 indices).
+ARG_MIN (float32 or int8 in, int32 or int64 indices out).
 
 Each output element loops over its reduced elements in the input's row-major order, the order in which
 TFLM's Reduce accumulates them, so float sums round the same. Integer MEAN and SUM take TFLM's
@@ -156,7 +156,7 @@ class ReduceMin(_Reduce):
 class ArgMax(OpDef):
     name, kind = "arg_max", "argmax"
     kernels = {"arg_reduce": run_arg}
-    dtypes = frozenset((a, b) for a in ("float32", "int8", "int16", "int32") for b in ("int32", "int64"))
+    dtypes = frozenset((a, b) for a in ("float32", "int8") for b in ("int32", "int64"))  # TFLM: these inputs
 
     def check(self, node: Node, graph: Graph) -> None:
         x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])

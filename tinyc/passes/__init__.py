@@ -18,6 +18,7 @@ from tinyc.passes.dead_code import remove_dead_code
 from tinyc.passes.dequantize_weights import dequantize_weights
 from tinyc.passes.fold_batch_norm import fold_batch_norm
 from tinyc.passes.fold_bias import fold_bias
+from tinyc.passes.fold_constants import fold_constants
 from tinyc.passes.fold_transpose_fc import fold_transpose_into_fc
 from tinyc.passes.fuse_activation import fuse_activations
 from tinyc.passes.simplify_layout import simplify_layout
@@ -25,6 +26,7 @@ from tinyc.passes.simplify_layout import simplify_layout
 Pass = Callable[[Graph], int]
 
 DEFAULT_PASSES: tuple[Pass, ...] = (
+    fold_constants,
     simplify_layout,
     fold_transpose_into_fc,
     fold_batch_norm,
@@ -48,6 +50,7 @@ __all__ = [
     "dequantize_weights",
     "fold_batch_norm",
     "fold_bias",
+    "fold_constants",
     "fold_transpose_into_fc",
     "fuse_activations",
     "remove_dead_code",
