@@ -22,13 +22,17 @@ def assert_one_line_error(code: int, err: str, *needles: str) -> None:
         assert needle in err, err
 
 
-def tflm_outputs(path, batch: np.ndarray) -> np.ndarray:  # noqa: ANN001
-    """TFLM's (tflite-micro's interpreter) output for each input of a batch."""
+def tflm_outputs(path, batch: np.ndarray, sequence: bool = False) -> np.ndarray:  # noqa: ANN001
+    """TFLM's (tflite-micro's interpreter) output for each input of a batch: each an independent inference
+    (the interpreter reset before it, so recurrent state starts afresh, as `tinyc run` and the host runner do),
+    or with `sequence` consecutive invocations without reset."""
     from tflite_micro.python.tflite_micro import runtime
 
     interp = runtime.Interpreter.from_file(str(path))
     outs = []
     for x in batch:
+        if not sequence:
+            interp.reset()
         interp.set_input(x, 0)
         interp.invoke()
         outs.append(interp.get_output(0).copy())

@@ -35,6 +35,7 @@ def tflite_bytes(graph: Graph) -> bytes:
     graph.verify()
     specs = [op_spec(node, graph) for node in graph.nodes]
     tensors = list(graph.tensors.values()) + [t for s in specs for t in s.leading_inputs + s.extra_inputs]
+    tensors += [t for s in specs for t in s.variables.values()]
     index = {t.name: i for i, t in enumerate(tensors)}
     return _Writer(graph, tensors, index, specs).finish()
 
@@ -42,6 +43,7 @@ def tflite_bytes(graph: Graph) -> bytes:
 class _Writer:
     def __init__(self, graph: Graph, tensors: list[Tensor], index: dict[str, int], specs: list[OpSpec]):
         self.g, self.tensors, self.index, self.specs = graph, tensors, index, specs
+        self.variables = {t.name for s in specs for t in s.variables.values()}
         self.b = flatbuffers.Builder(1024 + sum(t.nbytes for t in tensors if t.is_const) * 2)
 
     def finish(self) -> bytes:
@@ -139,6 +141,8 @@ class _Writer:
         tflite.TensorAddName(b, name)
         if quant is not None:
             tflite.TensorAddQuantization(b, quant)
+        if t.name in self.variables:
+            tflite.TensorAddIsVariable(b, True)
         return tflite.TensorEnd(b)
 
     def _operator(self, opcode: int, inputs: list[int], outputs: list[int], spec: OpSpec) -> int:
@@ -165,6 +169,8 @@ class _Writer:
             inputs = [self.index[t.name] for t in spec.leading_inputs]
             inputs += [self.index[n] if n else -1 for n in node.inputs]
             inputs += [self.index[t.name] for t in spec.extra_inputs]
+            for slot, t in spec.variables.items():
+                inputs[slot] = self.index[t.name]
             ops.append(self._operator(code, inputs, [self.index[n] for n in node.outputs], spec))
         b = self.b
         tensors_vec = self._vector(tflite.SubGraphStartTensorsVector, tensors)

@@ -37,6 +37,7 @@ class OpSpec:
     custom_code: str = ""  # for builtin CUSTOM: the op's custom code and its flexbuffer options
     custom_options: bytes = b""
     leading_inputs: list[Tensor] = field(default_factory=list)  # constants put before them (SPLIT's axis)
+    variables: dict[int, Tensor] = field(default_factory=dict)  # variable (state) tensors at these input slots
 
     def version(self, int8: bool) -> int:
         return VERSIONS[self.builtin][1 if int8 else 0]
@@ -239,3 +240,9 @@ from tinyc.export.tflite_signal import VERSIONS as SIGNAL_VERSIONS  # noqa: E402
 
 CONVERTERS.update(SIGNAL_CONVERTERS)
 VERSIONS.update(SIGNAL_VERSIONS)
+
+from tinyc.export.tflite_recurrent import CONVERTERS as RECURRENT_CONVERTERS  # noqa: E402  (LSTM, SVDF)
+from tinyc.export.tflite_recurrent import VERSIONS as RECURRENT_VERSIONS  # noqa: E402
+
+CONVERTERS.update(RECURRENT_CONVERTERS)
+VERSIONS.update(RECURRENT_VERSIONS)

@@ -95,18 +95,21 @@ class Svdf(OpDef):
         expect(isinstance(state, dict), node, "has no activation state (TFLite's variable input 4)")
         expect(tuple(state["shape"]) == (x.shape[0], memory * f), node,
                f"activation state {list(state['shape'])}, expected {[x.shape[0], memory * f]}")
-        bias = graph.tensor(node.inputs[3]) if node.inputs[3] else None
-        expect(bias is None or (bias.is_const and bias.shape == (f // rank,)), node,
-               f"bias must be a constant of {f // rank} values")
+        expect(bool(node.inputs[3]), node, "an SVDF without a bias is not supported (TFLM's kernel needs one)")
+        bias = graph.tensor(node.inputs[3])
+        expect(bias.is_const and bias.shape == (f // rank,), node, f"bias must be a constant of {f // rank} values")
         activation_of(node)
         if x.dtype == "int8":
-            expect(bias is not None and bias.dtype == "int32", node, "int8 SVDF needs an int32 bias (as TFLM)")
+            expect(bias.dtype == "int32", node, "int8 SVDF needs an int32 bias")
             expect(wf.dtype == "int8" and wt.dtype == state["dtype"] and wt.dtype in LIMITS, node,
                    "int8 SVDF needs int8 feature weights and int8 or int16 time weights and state of one dtype")
             for t in (x, y, wf, wt):
                 expect(t.quant is not None and not t.quant.per_channel, node,
                        f"tensor '{t.name}' needs per-tensor quantization")
             expect(state["scale"] is not None, node, "the activation state needs quantization parameters")
+            product = float(np.float32(state["scale"]) * wt.quant.scale[0])
+            expect(bias.quant is not None and abs(bias.quant.s - product) < 1e-5, node,
+                   "the bias scale must be the state scale times the time weights' scale (as TFLM checks)")
         else:
             expect(wf.dtype == wt.dtype == state["dtype"] == "float32", node, "float SVDF needs float32 weights")
 
@@ -121,7 +124,7 @@ class Svdf(OpDef):
         rank = int(node.attrs["rank"])
         f, memory = wt.shape
         units = f // rank
-        bias = graph.tensor(node.inputs[3]).data if node.inputs[3] else np.zeros(units)
+        bias = graph.tensor(node.inputs[3]).data
         params: dict = {"batch": x.shape[0], "features": x.shape[1], "filters": f, "memory": memory, "rank": rank,
                         "units": units, "out_shape": y.shape, "state_shape": tuple(state["shape"]),
                         "state_dtype": state["dtype"]}
