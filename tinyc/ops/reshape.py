@@ -6,7 +6,7 @@ import numpy as np
 
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
-from tinyc.ops import OpDef, expect, register
+from tinyc.ops import ANY_SAME, OpDef, expect, register
 
 
 def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -17,6 +17,7 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 class Reshape(OpDef):
     name = "reshape"
     kernels = {"reshape": run}
+    dtypes = ANY_SAME  # the same bytes under another shape, whatever their type
 
     def check(self, node: Node, graph: Graph) -> None:
         x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])

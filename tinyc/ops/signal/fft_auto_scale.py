@@ -19,7 +19,8 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     x = inputs[0].reshape(len(inputs[0]), -1).astype(np.int64)
     bits = np.maximum(16 - msb32(u32(max_abs16(x))) - 1, 0)
     y = wrap16(x * (np.int64(1) << bits[:, None]))
-    return [y.astype(np.int16).reshape(inputs[0].shape), bits.astype(np.int32).reshape(len(x), *step.params["scale_shape"])]
+    scale = bits.astype(np.int32).reshape(len(x), *step.params["scale_shape"])
+    return [y.astype(np.int16).reshape(inputs[0].shape), scale]
 
 
 @register
