@@ -24,8 +24,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from tinyc.errors import ModelError, TinycError, UnsupportedOpError
+from tinyc.errors import ModelError, TinycError, UnsupportedOpError, shown
 from tinyc.ir import Graph, Node, Tensor
+from tinyc.ir.graph import check_shape
 from tinyc.ops._common import window_out_size
 
 MIN_OPSET = 8
@@ -54,9 +55,10 @@ def load_onnx(path: str | Path, optimize: bool = True) -> Graph:
         raise ModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except Exception as exc:  # protobuf decoding errors of many kinds
         raise ModelError(f"{path}: malformed ONNX file ({_one_line(exc)})") from None
+    _decode_names(model.graph)
     for t in _all_tensors(model.graph):
         if t.data_location == TensorProto.EXTERNAL:
-            raise ModelError(f"{path}: tensor '{t.name}' keeps its data in an external file, "
+            raise ModelError(f"{path}: tensor '{shown(t.name)}' keeps its data in an external file, "
                              "which tinyc does not read")
     try:
         onnx.checker.check_model(model)
@@ -92,10 +94,31 @@ def _all_tensors(graph: onnx.GraphProto):  # noqa: ANN202
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    if len(text) > 300:
-        text = text[:297] + "..."
+    text = shown(" ".join(str(exc).split()), 300)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _text(value: str | bytes) -> str:
+    """A name as text: protobuf hands back a string field that is not valid UTF-8 as bytes."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _decode_names(graph: onnx.GraphProto) -> None:
+    """Every name of the graph (and its subgraphs) as text, invalid UTF-8 replaced (U+FFFD) everywhere alike."""
+    graph.name = _text(graph.name)
+    for v in list(graph.input) + list(graph.output) + list(graph.value_info) + list(graph.initializer):
+        v.name = _text(v.name)
+    for node in graph.node:
+        node.name, node.op_type, node.domain = _text(node.name), _text(node.op_type), _text(node.domain)
+        for names in (node.input, node.output):
+            names[:] = [_text(n) for n in names]
+        for a in node.attribute:
+            a.name = _text(a.name)
+            if a.type == onnx.AttributeProto.GRAPH:
+                _decode_names(a.g)
+            elif a.type == onnx.AttributeProto.GRAPHS:
+                for g in a.graphs:
+                    _decode_names(g)
 
 
 def _static_shape(type_proto: onnx.TypeProto) -> tuple[int, ...] | None:
@@ -158,22 +181,24 @@ class _Converter:
 
     def _tensor_value(self, t: onnx.TensorProto) -> np.ndarray:
         if t.data_location == TensorProto.EXTERNAL:
-            raise ModelError(f"{self.path}: tensor '{t.name}' keeps its data in an external file, "
+            raise ModelError(f"{self.path}: tensor '{shown(t.name)}' keeps its data in an external file, "
                              "which tinyc does not read")
+        if any(d < 0 for d in t.dims) or math.prod(t.dims) > MAX_FOLDED_ELEMENTS:
+            raise ModelError(f"{self.path}: tensor '{shown(t.name)}' has dimensions {list(t.dims)}")
         return numpy_helper.to_array(t)
 
     def _fix_input_dims(self, v: onnx.ValueInfoProto) -> None:
         """Dynamic dimensions become 1 in the batch position; anywhere else they are an error."""
         if not v.type.HasField("tensor_type"):
-            raise ModelError(f"{self.path}: graph input '{v.name}' is not a tensor")
+            raise ModelError(f"{self.path}: graph input '{shown(v.name)}' is not a tensor")
         if not v.type.tensor_type.HasField("shape"):
-            raise ModelError(f"{self.path}: graph input '{v.name}' has no shape")
+            raise ModelError(f"{self.path}: graph input '{shown(v.name)}' has no shape")
         for axis, d in enumerate(v.type.tensor_type.shape.dim):
             if d.HasField("dim_value") and d.dim_value > 0:
                 continue
             if axis != 0:
                 what = d.dim_param or "unknown"
-                raise ModelError(f"{self.path}: graph input '{v.name}' has dynamic dimension '{what}' "
+                raise ModelError(f"{self.path}: graph input '{shown(v.name)}' has dynamic dimension '{shown(what)}' "
                                  f"at axis {axis}; only the batch (axis 0) may be dynamic")
             d.Clear()
             d.dim_value = 1
@@ -182,17 +207,18 @@ class _Converter:
         elem = v.type.tensor_type.elem_type
         if elem != TensorProto.FLOAT:
             kind = TensorProto.DataType.Name(elem).lower()
-            raise ModelError(f"{self.path}: graph input '{v.name}' is {kind}; only float32 inputs are read")
+            raise ModelError(f"{self.path}: graph input '{shown(v.name)}' is {kind}; only float32 inputs are read")
         shape = tuple(int(d.dim_value) for d in v.type.tensor_type.shape.dim)
+        check_shape(shape, "float32", f"{self.path}: graph input '{shown(v.name)}'")
         self.g.add_tensor(Tensor(v.name, shape, "float32"))
         self.shapes[v.name] = shape
         self.vals[v.name] = {"onnx": v.name}
 
     def _output(self, name: str) -> str:
         if name in self.consts:
-            raise ModelError(f"{self.path}: graph output '{name}' is a constant; there is nothing to compute")
+            raise ModelError(f"{self.path}: graph output '{shown(name)}' is a constant; there is nothing to compute")
         if name not in self.vals:
-            raise ModelError(f"{self.path}: graph output '{name}' is never produced")
+            raise ModelError(f"{self.path}: graph output '{shown(name)}' is never produced")
         ir = self.get(name, "onnx")
         if ir == name:
             return name
@@ -225,7 +251,8 @@ class _Converter:
             raise UnsupportedOpError(f"{domain}.{op}", name, str(self.path))
         for i in node.input:
             if i and i not in self.consts and i not in self.vals:
-                raise ModelError(f"{self.path}: node '{name}' ({op}) reads '{i}', which nothing produces")
+                raise ModelError(f"{self.path}: node '{shown(name)}' ({shown(op)}) reads '{shown(i)}', which nothing "
+                                 "produces")
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         attrs = {k: v.decode() if isinstance(v, bytes) else v for k, v in attrs.items()}
         if all(not i or i in self.consts for i in node.input):
@@ -241,7 +268,8 @@ class _Converter:
         for out in node.output:
             mine, theirs = self.shapes.get(out), self.inferred.get(out)
             if out and mine is not None and theirs is not None and mine != theirs:
-                raise ModelError(f"{self.path}: node '{name}' ({op}) gives '{out}' shape {list(mine)} "
+                raise ModelError(f"{self.path}: node '{shown(name)}' ({shown(op)}) gives '{shown(out)}' shape "
+                                 f"{list(mine)} "
                                  f"but ONNX shape inference says {list(theirs)}")
 
     def _fold(self, node: onnx.NodeProto, name: str) -> None:
@@ -250,10 +278,10 @@ class _Converter:
 
         for a in node.attribute:
             if a.type == onnx.AttributeProto.TENSOR and a.t.data_location == TensorProto.EXTERNAL:
-                raise ModelError(f"{self.path}: node '{name}' keeps its data in an external file")
+                raise ModelError(f"{self.path}: node '{shown(name)}' keeps its data in an external file")
         for out in node.output:
             if out in self.inferred and math.prod(self.inferred[out]) > MAX_FOLDED_ELEMENTS:
-                raise ModelError(f"{self.path}: node '{name}' ({node.op_type}) makes a constant of "
+                raise ModelError(f"{self.path}: node '{shown(name)}' ({shown(node.op_type)}) makes a constant of "
                                  f"{math.prod(self.inferred[out])} elements")
         feeds = {i: self.consts[i] for i in node.input if i}
         try:
@@ -261,7 +289,7 @@ class _Converter:
         except TinycError:
             raise
         except Exception as exc:
-            raise ModelError(f"{self.path}: node '{name}' ({node.op_type}) cannot be evaluated on its "
+            raise ModelError(f"{self.path}: node '{shown(name)}' ({shown(node.op_type)}) cannot be evaluated on its "
                              f"constant inputs ({_one_line(exc)})") from None
         for out, value in zip(node.output, results, strict=False):
             if out:
@@ -312,7 +340,7 @@ class _Converter:
             return held[layout]
         shape = self.shapes[name]
         if len(shape) not in (3, 4):
-            raise ModelError(f"{self.path}: value '{name}' of shape {list(shape)} has no NHWC layout")
+            raise ModelError(f"{self.path}: value '{shown(name)}' of shape {list(shape)} has no NHWC layout")
         src = held["nhwc" if layout == "onnx" else "onnx"]
         if layout == "onnx":
             out = name if name not in self.g.tensors else self.fresh(f"{name}_nchw")
@@ -341,6 +369,7 @@ class _Converter:
         """Create the IR tensor for ONNX value `name` (ONNX shape `shape`) held in `layout`."""
         shape = tuple(int(d) for d in shape)
         ir_shape = nhwc_shape(shape) if layout == "nhwc" else shape
+        check_shape(ir_shape, "float32", f"{self.path}: value '{shown(name)}'")
         ir = name if layout == "onnx" and name not in self.g.tensors else self.fresh(f"{name}_{layout}")
         self.g.add_tensor(Tensor(ir, ir_shape, "float32"))
         self.shapes[name] = shape
@@ -370,7 +399,7 @@ class _Ctx:
 
 
 def _fail(c: _Converter, x: _Ctx, message: str) -> ModelError:
-    return ModelError(f"{c.path}: node '{x.name}' ({x.op}): {message}")
+    return ModelError(f"{c.path}: node '{shown(x.name)}' ({shown(x.op)}): {message}")
 
 
 def _unsupported(c: _Converter, x: _Ctx, what: str) -> UnsupportedOpError:
@@ -418,7 +447,7 @@ def _window_pads(c: _Converter, x: _Ctx, size: tuple[int, int], k: tuple[int, in
     if auto == "VALID":
         return 0, 0, 0, 0
     if auto not in ("SAME_UPPER", "SAME_LOWER"):
-        raise _fail(c, x, f"unknown auto_pad '{auto}'")
+        raise _fail(c, x, f"unknown auto_pad '{shown(auto)}'")
     before, after = [], []
     for n, kk, s, d in zip(size, k, stride, dil, strict=True):
         out = -(-n // s)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import tflite
 from tflite.BuiltinOperator import BuiltinOperator
 
-from tinyc.errors import ModelError, TinycError, UnsupportedOpError
+from tinyc.errors import PATH_MAX, ModelError, TinycError, UnsupportedOpError, shown
 from tinyc.frontends.tflite_signal import signal_converter
 from tinyc.ir import Graph, Node, Quant, Tensor
+from tinyc.ir.graph import check_shape, check_tensor
 from tinyc.ops._common import same_padding
 
 TENSOR_TYPES = {tflite.TensorType.FLOAT32: "float32", tflite.TensorType.INT8: "int8",
@@ -31,7 +33,7 @@ def load_tflite(path: Path) -> Graph:
     except TinycError:
         raise
     except Exception as exc:  # the generated bindings fail in many ways on corrupt offsets
-        raise ModelError(f"{path}: malformed TFLite file ({type(exc).__name__}: {exc})") from None
+        raise ModelError(f"{path}: malformed TFLite file ({type(exc).__name__}: {shown(exc, PATH_MAX)})") from None
 
 
 class _Reader:
@@ -78,12 +80,17 @@ class _Reader:
         if any(d < 0 for d in shape):
             raise ModelError(f"{self.path}: tensor {i} has a dynamic shape {list(shape)}")
         name = self.g.unique_name((t.Name() or b"").decode("utf-8", "replace") or f"t{i}")
+        if 0 not in shape:  # an empty tensor is an unused placeholder (LSTM intermediates), pruned below
+            check_shape(shape or (1,), TENSOR_TYPES[ttype], f"{shown(self.path, PATH_MAX)}: tensor '{shown(name)}'")
         quant = None
         q = t.Quantization()
         if q is not None and q.ScaleLength():
             scale, zp = q.ScaleAsNumpy(), q.ZeroPointAsNumpy()
             if not isinstance(zp, np.ndarray) or zp.size != scale.size:
-                raise ModelError(f"{self.path}: tensor '{name}' has {scale.size} scales but not as many zero points")
+                raise ModelError(f"{self.path}: tensor '{shown(name)}' has {scale.size} scales but not as many "
+                                 "zero points")
+            if np.any(zp < -(2**31)) or np.any(zp >= 2**31):
+                raise ModelError(f"{self.path}: tensor '{shown(name)}' has a zero point beyond 32 bits")
             axis = int(q.QuantizedDimension()) if scale.size > 1 else None
             if axis is not None and len(shape) == 1 and shape[0] == scale.size:
                 axis = 0  # a per-channel bias: TFLM ignores its quantized_dimension (person_detect has 3)
@@ -93,8 +100,9 @@ class _Reader:
         if buf is not None and buf.DataLength():
             raw = buf.DataAsNumpy()
             dtype = np.dtype(TENSOR_TYPES[ttype])
-            if raw.size != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
-                raise ModelError(f"{self.path}: tensor '{name}' has {raw.size} bytes of data for shape {list(shape)}")
+            if raw.size != math.prod(shape) * dtype.itemsize:
+                raise ModelError(f"{self.path}: tensor '{shown(name)}' has {raw.size} bytes of data for shape "
+                                 f"{list(shape)}")
             data = raw.view(dtype).reshape(shape)
         self.names[i] = name
         self.g.add_tensor(Tensor(name, shape or (1,), TENSOR_TYPES[ttype], quant, data))
@@ -207,6 +215,7 @@ def _variable(r: _Reader, op, ins: list[str], k: int) -> dict:  # noqa: ANN001
                          "operator must be a variable (state) tensor")
     name = ins[k]
     t = r.g.tensor(name)
+    check_tensor(t)  # it leaves the graph, and so the verifier's view: its shape and quantization are checked here
     ins[k] = ""
     q = t.quant
     return {"dtype": t.dtype, "shape": t.shape, "scale": q.s if q is not None else None,

@@ -7,13 +7,26 @@ activation is the batch and is 1 in the IR. Frontends convert other layouts on e
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from tinyc.errors import GraphError
+from tinyc.errors import GraphError, shown
 from tinyc.ir.tensor import DTYPES, Tensor
+
+# Limits of what tinyc compiles (far beyond any microcontroller's memory): a model file that asks for more is
+# refused by its frontend before anything is allocated, and by the verifier in any case.
+MAX_RANK = 8
+MAX_ELEMENTS = 1 << 28  # values of one tensor
+MAX_BYTES = 1 << 30  # bytes of one tensor
+MAX_TOTAL_BYTES = 1 << 30  # bytes of all tensors of a graph together
+MAX_MACS = 1 << 36  # multiply-accumulates of one inference
+# Quantization scales outside this range give requantization multipliers the int8 kernels cannot represent.
+SCALE_RANGE = (1e-30, 1e30)
+ZERO_POINT_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767),
+                    "int32": (-(2**31), 2**31 - 1), "int64": (-(2**31), 2**31 - 1), "float32": (-(2**31), 2**31 - 1)}
 
 
 @dataclass
@@ -40,7 +53,7 @@ class Graph:
 
     def add_tensor(self, tensor: Tensor) -> Tensor:
         if tensor.name in self.tensors:
-            raise GraphError(f"duplicate tensor name '{tensor.name}'")
+            raise GraphError(f"duplicate tensor name '{shown(tensor.name)}'")
         self.tensors[tensor.name] = tensor
         return tensor
 
@@ -48,7 +61,7 @@ class Graph:
         try:
             return self.tensors[name]
         except KeyError:
-            raise GraphError(f"unknown tensor '{name}'") from None
+            raise GraphError(f"unknown tensor '{shown(name)}'") from None
 
     def producers(self) -> dict[str, Node]:
         return {out: node for node in self.nodes for out in node.outputs}
@@ -74,61 +87,73 @@ class Graph:
         self.tensors = {k: v for k, v in self.tensors.items() if k in used}
 
     def verify(self) -> None:
-        """Reject an ill-formed graph with a message naming the node and tensor at fault."""
+        """Reject an ill-formed graph with a message naming the node and tensor at fault.
+
+        The invariants every later stage relies on: names are text; every tensor fits the size limits
+        (MAX_ELEMENTS, MAX_BYTES, MAX_TOTAL_BYTES); constants hold data of their shape and dtype;
+        quantization parameters are finite, in range (SCALE_RANGE, the dtype's zero points) and of the
+        right length for their axis; activations are quantized per tensor; every tensor a node reads
+        exists and is produced before it, every output is produced by a node; each op's own rule holds
+        (its check); the graph's multiply-accumulates stay within MAX_MACS.
+        """
         from tinyc.ops import REGISTRY
 
         if not self.inputs or not self.outputs:
-            raise GraphError(f"graph '{self.name}' has no {'inputs' if not self.inputs else 'outputs'}")
+            raise GraphError(f"graph '{shown(self.name)}' has no {'inputs' if not self.inputs else 'outputs'}")
         for name, tensor in self.tensors.items():
+            _check_name(name, "tensor")
             if name != tensor.name:
-                raise GraphError(f"tensor registered as '{name}' is named '{tensor.name}'")
-            if tensor.dtype not in DTYPES:
-                raise GraphError(f"tensor '{name}' has unknown dtype {tensor.dtype}")
-            if any(d <= 0 for d in tensor.shape):
-                raise GraphError(f"tensor '{name}' has non-positive dimension in shape {list(tensor.shape)}")
-            if tensor.quant is not None:
-                q = tensor.quant
-                if q.scale.shape != q.zero_point.shape:
-                    raise GraphError(f"tensor '{name}': {q.scale.size} scales but {q.zero_point.size} zero points")
-                if not np.all(np.isfinite(q.scale)) or np.any(q.scale <= 0):
-                    raise GraphError(f"tensor '{name}' has a non-positive or non-finite quantization scale")
-                if q.axis is not None and not (0 <= q.axis < len(tensor.shape)):
-                    raise GraphError(f"tensor '{name}' quantization axis {q.axis} out of range")
-                if q.per_channel and q.scale.size != tensor.shape[q.axis]:
-                    raise GraphError(f"tensor '{name}' has {q.scale.size} scales for {tensor.shape[q.axis]} channels")
+                raise GraphError(f"tensor registered as '{shown(name)}' is named '{shown(tensor.name)}'")
+            check_tensor(tensor)
+        total = sum(t.nbytes for t in self.tensors.values())
+        if total > MAX_TOTAL_BYTES:
+            raise GraphError(f"graph '{shown(self.name)}' holds {total:,} bytes of tensors, more than the limit "
+                             f"{MAX_TOTAL_BYTES:,}")
         available = {n for n, t in self.tensors.items() if t.is_const} | set(self.inputs)
+        for what, names in (("input", self.inputs), ("output", self.outputs)):
+            if len(set(names)) != len(names):
+                raise GraphError(f"graph '{shown(self.name)}' lists an {what} twice")
         for name in self.inputs:
             if name not in self.tensors:
-                raise GraphError(f"graph input '{name}' is not a tensor")
+                raise GraphError(f"graph input '{shown(name)}' is not a tensor")
             if self.tensors[name].is_const:
-                raise GraphError(f"graph input '{name}' is a constant")
+                raise GraphError(f"graph input '{shown(name)}' is a constant")
         seen_nodes: set[str] = set()
+        produced: set[str] = set()
         for node in self.nodes:
+            _check_name(node.name, "node")
+            where = f"node '{shown(node.name)}' ({shown(node.op)})"
             if node.name in seen_nodes:
-                raise GraphError(f"duplicate node name '{node.name}'")
+                raise GraphError(f"duplicate node name '{shown(node.name)}'")
             seen_nodes.add(node.name)
             if node.op not in REGISTRY:
-                raise GraphError(f"node '{node.name}' has unknown op '{node.op}'")
+                raise GraphError(f"{where} has an unknown op")
             REGISTRY[node.op].verify_arity(node)
             for name in node.inputs:
                 if not name:
                     continue
                 if name not in self.tensors:
-                    raise GraphError(f"node '{node.name}' ({node.op}) reads unknown tensor '{name}'")
+                    raise GraphError(f"{where} reads unknown tensor '{shown(name)}'")
                 if name not in available:
-                    raise GraphError(f"node '{node.name}' ({node.op}) reads '{name}' before it is produced "
+                    raise GraphError(f"{where} reads '{shown(name)}' before it is produced "
                                      "(graph not in topological order or cyclic)")
             for name in node.outputs:
                 if name not in self.tensors:
-                    raise GraphError(f"node '{node.name}' ({node.op}) writes unknown tensor '{name}'")
+                    raise GraphError(f"{where} writes unknown tensor '{shown(name)}'")
                 if name in available:
-                    raise GraphError(f"tensor '{name}' is written twice (second time by node '{node.name}')")
+                    raise GraphError(f"tensor '{shown(name)}' is written twice (second time by {where})")
                 available.add(name)
-            REGISTRY[node.op].check_dtypes(node, self)
+                produced.add(name)
             REGISTRY[node.op].check(node, self)
         for name in self.outputs:
-            if name not in available:
-                raise GraphError(f"graph output '{name}' is never produced")
+            if name not in produced:
+                what = "a constant" if name in self.tensors and self.tensors[name].is_const else (
+                    "a graph input" if name in self.inputs else "never produced")
+                raise GraphError(f"graph output '{shown(name)}' is {what}; no node computes it")
+        macs = sum(REGISTRY[node.op].macs(node, self) for node in self.nodes)
+        if macs > MAX_MACS:
+            raise GraphError(f"graph '{shown(self.name)}' needs {macs:,} multiply-accumulates per inference, more "
+                             f"than the limit {MAX_MACS:,}")
 
     def to_json(self) -> str:
         """A stable dump: the same graph always gives the same text."""
@@ -140,6 +165,52 @@ class Graph:
             "nodes": [n.to_json() for n in self.nodes],
         }
         return json.dumps(doc, indent=1, sort_keys=True)
+
+
+def check_shape(shape: tuple[int, ...], dtype: str, what: str) -> None:
+    """Refuse a shape outside the limits (frontends call this before reading or allocating any data)."""
+    if len(shape) > MAX_RANK:
+        raise GraphError(f"{what} has {len(shape)} dimensions, more than the limit {MAX_RANK}")
+    if any(int(d) <= 0 for d in shape):
+        raise GraphError(f"{what} has a non-positive dimension in shape {list(shape)}")
+    elements = math.prod(int(d) for d in shape)
+    nbytes = elements * (np.dtype(DTYPES[dtype]).itemsize if dtype in DTYPES else 1)
+    if elements > MAX_ELEMENTS or nbytes > MAX_BYTES:
+        raise GraphError(f"{what} of shape {list(shape)} has {elements:,} values ({nbytes:,} bytes), more than the "
+                         f"limit of {MAX_ELEMENTS:,} values and {MAX_BYTES:,} bytes per tensor")
+
+
+def _check_name(name: object, what: str) -> None:
+    if not isinstance(name, str) or (not name and what == "node"):
+        raise GraphError(f"{what} name {shown(repr(name))} is not a text name")
+
+
+def check_tensor(t: Tensor) -> None:
+    where = f"tensor '{shown(t.name)}'"
+    if t.dtype not in DTYPES:
+        raise GraphError(f"{where} has unknown dtype {shown(t.dtype)}")
+    check_shape(t.shape, t.dtype, where)
+    if t.data is not None and (t.data.shape != t.shape or t.data.dtype != t.np_dtype):
+        raise GraphError(f"{where} holds {t.data.dtype}{list(t.data.shape)} data for {t.dtype}{list(t.shape)}")
+    q = t.quant
+    if q is None:
+        return
+    if q.scale.shape != q.zero_point.shape or q.scale.size == 0:
+        raise GraphError(f"{where}: {q.scale.size} scales but {q.zero_point.size} zero points")
+    lo, hi = SCALE_RANGE
+    if not np.all(np.isfinite(q.scale)) or np.any(q.scale < lo) or np.any(q.scale > hi):
+        bad = q.scale[~(np.isfinite(q.scale) & (q.scale >= lo) & (q.scale <= hi))][0]
+        raise GraphError(f"{where} has quantization scale {float(bad):g}, outside the supported {lo:g}..{hi:g}")
+    zlo, zhi = ZERO_POINT_RANGE[t.dtype]
+    if np.any(q.zero_point < zlo) or np.any(q.zero_point > zhi):
+        raise GraphError(f"{where} has a zero point outside {zlo}..{zhi} for {t.dtype}")
+    if q.axis is not None and not (0 <= q.axis < len(t.shape)):
+        raise GraphError(f"{where} quantization axis {q.axis} out of range")
+    if q.scale.size > 1 and (q.axis is None or q.scale.size != t.shape[q.axis]):
+        axis = "no axis" if q.axis is None else f"{t.shape[q.axis]} channels on axis {q.axis}"
+        raise GraphError(f"{where} has {q.scale.size} scales for {axis}")
+    if q.scale.size > 1 and t.data is None:
+        raise GraphError(f"{where} is an activation quantized per channel; activations take one scale")
 
 
 def _jsonable(value: Any) -> Any:

@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinyc.errors import ModelError
+from tinyc.errors import InputError, ModelError
 from tinyc.llm.model import BOS, EOS
 
 MAX_TOKEN_LENGTH = 1 << 16
@@ -77,7 +77,7 @@ class Tokenizer:
 
     # -- encoding ---------------------------------------------------------------------------------------
     def encode(self, text: str | bytes, bos: bool = True, eos: bool = False) -> list[int]:
-        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        data = _utf8(text) if isinstance(text, str) else bytes(text)
         tokens: list[int] = [BOS] if bos else []
         if data:
             space = self._lookup.get(b" ", -1)
@@ -124,6 +124,17 @@ class Tokenizer:
             out += self.piece_bytes(prev, tok)
             prev = tok
         return out.decode("utf-8", errors="replace")
+
+
+def _utf8(text: str) -> bytes:
+    """The prompt's UTF-8 bytes; a command-line argument that was not valid UTF-8 (held as surrogate escapes)
+    is refused."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(text[exc.start])
+        byte = f" (byte 0x{code - 0xDC00:02x})" if 0xDC80 <= code <= 0xDCFF else f" (U+{code:04X})"
+        raise InputError(f"the prompt is not valid UTF-8 text: character {exc.start}{byte}") from None
 
 
 def _printable_or_space(b: int) -> bool:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tinyc.errors import GraphError
+from tinyc.errors import GraphError, shown
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
 
@@ -55,7 +55,7 @@ def register(cls: type[OpDef]) -> type[OpDef]:
 
 def expect(cond: bool, node: Node, message: str) -> None:
     if not cond:
-        raise GraphError(f"node '{node.name}' ({node.op}): {message}")
+        raise GraphError(f"node '{shown(node.name)}' ({node.op}): {message}")
 
 
 from tinyc.ops import (  # noqa: E402,F401  (registration side effects)

@@ -14,6 +14,7 @@ from tinyc.lower.plan import Step
 from tinyc.numerics import quantize_multiplier_smaller_than_one
 from tinyc.ops import OpDef, expect, register
 from tinyc.ops._common import is_int8, output_bounds, quant
+from tinyc.ops._float import QUIET, clamp
 
 LEFT_SHIFT = 20  # TFLM's headroom shift for int8 addition
 
@@ -32,7 +33,9 @@ def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     p = step.params
     b = inputs[1] if len(inputs) > 1 else step.consts["other"]
-    return [np.clip(inputs[0] + b, p["act_min"], p["act_max"]).astype(np.float32)]
+    with np.errstate(**QUIET):
+        total = np.asarray(inputs[0], np.float32) + np.asarray(b, np.float32)
+    return [clamp(total, p["act_min"], p["act_max"])]
 
 
 @register

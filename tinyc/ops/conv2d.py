@@ -17,6 +17,7 @@ from tinyc.numerics import quantize_multiplier
 from tinyc.ops import OpDef, expect, register
 from tinyc.ops._common import (
     batch_view,
+    check_weighted,
     check_window,
     is_int8,
     output_bounds,
@@ -100,6 +101,7 @@ class Conv2D(OpDef):
         expect(len(x.shape) == 4 and x.shape[3] == w.shape[3], node,
                f"input channels {x.shape[-1]} do not match weights {list(w.shape)}")
         check_window(node, graph, w.shape[1], w.shape[2], w.shape[0])
+        check_weighted(node, graph, w.shape[0], 0)
 
     def macs(self, node: Node, graph: Graph) -> int:
         w = graph.tensor(node.inputs[1]).shape

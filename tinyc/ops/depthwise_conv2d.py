@@ -11,6 +11,7 @@ from tinyc.lower.plan import Step
 from tinyc.ops import OpDef, expect, register
 from tinyc.ops._common import (
     batch_view,
+    check_weighted,
     check_window,
     is_int8,
     output_bounds,
@@ -51,9 +52,12 @@ class DepthwiseConv2D(OpDef):
         x = graph.tensor(node.inputs[0])
         expect(w.is_const and len(w.shape) == 4 and w.shape[0] == 1, node, "weights must be a constant [1,KH,KW,C]")
         dm = node.attrs.get("depth_multiplier", 1)
+        expect(isinstance(dm, int | np.integer) and dm >= 1, node, f"depth multiplier {dm} is not a positive integer")
         expect(len(x.shape) == 4 and x.shape[3] * dm == w.shape[3], node,
                f"input channels {x.shape[-1]} x multiplier {dm} do not match weights {list(w.shape)}")
         check_window(node, graph, w.shape[1], w.shape[2], w.shape[3])
+        expect(x.dtype == "int8" or w.dtype == "float32", node, "float activations need float32 weights")
+        check_weighted(node, graph, w.shape[3], 3)
 
     def macs(self, node: Node, graph: Graph) -> int:
         w = graph.tensor(node.inputs[1]).shape

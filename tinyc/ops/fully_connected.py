@@ -12,7 +12,7 @@ from tinyc._kernels import fully_connected as _fc
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
 from tinyc.ops import OpDef, expect, register
-from tinyc.ops._common import is_int8, output_bounds, quant
+from tinyc.ops._common import check_weighted, is_int8, output_bounds, quant
 from tinyc.ops.conv2d import check_weights_symmetric, float_bias, folded_bias, per_channel_requant
 from tinyc.ops.sparse_weights import as_dense, sparsify
 
@@ -52,6 +52,8 @@ class FullyConnected(OpDef):
         expect(x.size % w.shape[1] == 0, node, f"input of {x.size} values is not rows of {w.shape[1]}")
         expect(y.size == x.size // w.shape[1] * w.shape[0], node,
                f"output shape {list(y.shape)} does not hold {x.size // w.shape[1]} rows of {w.shape[0]}")
+        expect(x.dtype == "int8" or w.dtype == "float32", node, "float activations need float32 weights")
+        check_weighted(node, graph, w.shape[0], 0)
 
     def macs(self, node: Node, graph: Graph) -> int:
         return graph.tensor(node.inputs[0]).size * graph.tensor(node.inputs[1]).shape[0]

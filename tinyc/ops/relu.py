@@ -12,6 +12,7 @@ from tinyc.lower.plan import Step
 from tinyc.numerics import activation_range, multiply_by_quantized_multiplier, quantize_multiplier
 from tinyc.ops import OpDef, register
 from tinyc.ops._common import activation_of, is_int8, output_bounds, quant
+from tinyc.ops._float import clamp
 
 
 def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -21,7 +22,7 @@ def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    return [np.clip(inputs[0], step.params["act_min"], step.params["act_max"]).astype(np.float32)]
+    return [clamp(inputs[0], step.params["act_min"], step.params["act_max"])]
 
 
 @register

@@ -19,6 +19,8 @@ from tinyc.numerics import (
 )
 from tinyc.ops import OpDef, expect, register
 from tinyc.ops._common import is_int8, quant
+from tinyc.ops._float import QUIET, running_max, running_sum
+from tinyc.ops._mathf import expf
 
 SCALED_DIFF_INTEGER_BITS = 5
 ACCUMULATION_INTEGER_BITS = 12
@@ -42,9 +44,14 @@ def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    x = inputs[0].astype(np.float64) * step.params["beta"]
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return [(e / e.sum(axis=-1, keepdims=True)).astype(np.float32)]
+    """As softmax_f32.c.j2, in float32: the row's running max from x[0], tinyc_expf((x - max) * beta), summed in
+    order, then each exp / the sum (an infinite input gives inf - inf = NaN in the row, as in the C)."""
+    x = np.asarray(inputs[0], np.float32)
+    cols = [x[..., c] for c in range(x.shape[-1])]
+    with np.errstate(**QUIET):
+        e = expf((x - running_max(cols[1:], cols[0])[..., None]) * np.float32(step.params["beta"]))
+        total = running_sum([e[..., c] for c in range(x.shape[-1])])
+        return [(e / total[..., None]).astype(np.float32)]
 
 
 @register

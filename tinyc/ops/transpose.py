@@ -24,6 +24,9 @@ class Transpose(OpDef):
         perm = tuple(node.attrs.get("perm", ()))
         expect(sorted(perm) == list(range(len(x.shape))), node, f"perm {list(perm)} is not a permutation")
         expect(y.shape == tuple(x.shape[p] for p in perm), node, f"output shape {list(y.shape)} is wrong")
+        expect(x.dtype == y.dtype, node, "transpose cannot change the dtype")
+        if x.quant is not None and y.quant is not None:
+            expect(x.quant.s == y.quant.s and x.quant.zp == y.quant.zp, node, "transpose cannot requantize")
 
     def lower(self, node: Node, graph: Graph) -> Step:
         x = graph.tensor(node.inputs[0])

@@ -140,6 +140,9 @@ class UnidirectionalSequenceLstm(OpDef):
         expect(c["dtype"] == "int16", node, "an int8 LSTM needs an int16 cell state")
         expect(h["scale"] is not None and c["scale"] is not None and x.quant is not None, node,
                "int8 input and states need quantization parameters")
+        power = round(math.log2(c["scale"])) if 0 < c["scale"] < math.inf else None
+        expect(power is not None and -40 <= power <= 2, node,  # the cell tanh's multiplier must fit its int32 math
+               f"cell state scale {c['scale']:g} is outside 2**-40..2**2")
         for k in INPUT_WEIGHTS + RECURRENT_WEIGHTS:
             w = graph.tensor(node.inputs[k])
             expect(w.dtype == "int8" and w.quant is not None and not w.quant.per_channel
