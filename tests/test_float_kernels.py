@@ -68,3 +68,50 @@ def test_float_kernels_equal_generated_c(cc: str, flags: list[str], tmp_path) ->
         assert got.shape == want.shape, name
         bad = np.flatnonzero(np.any(got.view(np.uint32) != want.view(np.uint32), axis=tuple(range(1, got.ndim))))
         assert bad.size == 0, f"{cc}: '{name}' differs from the reference on records {bad[:10]}"
+
+
+EXTREMES = np.array([3e38, -3e38, 3.4028235e38, -3.4028235e38, 1e-45, -1e-45, 1.1754942e-38, 0.0, -0.0, 1e20,
+                     -1e20, 1.0, -1.0], np.float32)
+
+
+def extreme_inputs(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """Normal values, a mix of the extremes (largest finite, subnormals, signed zeros), huge and subnormal
+    scalings of normal values, sparse extremes among zeros, and each extreme alone: 539 records, all finite."""
+    rng = np.random.default_rng(seed)
+    parts = [rng.standard_normal((100, *shape)), rng.choice(EXTREMES, (300, *shape)),
+             rng.standard_normal((50, *shape)) * 1e37, rng.standard_normal((50, *shape)) * 1e-40,
+             rng.choice(EXTREMES, (len(EXTREMES) * 2, *shape)) * (rng.random((len(EXTREMES) * 2, *shape)) < 0.1)]
+    parts += [np.full((1, *shape), v) for v in EXTREMES]
+    x = np.concatenate([p.astype(np.float32) for p in parts])
+    assert np.isfinite(x).all()
+    return x
+
+
+def every_kernel_graph(seed: int) -> Graph:
+    """tests.graphs.every_op_graph (conv, relu6, average and max pooling, depthwise, add, transpose, fully
+    connected, softmax) with every node's output compared."""
+    from tests.graphs import every_op_graph
+
+    g = every_op_graph(seed)
+    g.outputs = [n.outputs[0] for n in g.nodes]
+    return g
+
+
+@pytest.mark.parametrize("seed, cc, flags", [(0, "gcc", HOST["gcc"]), (1, "clang", HOST["clang"]), (2, "gcc", SANITIZE),
+                                             (-1, "gcc", HOST["gcc"])])
+def test_extreme_float_inputs_give_the_same_bytes(seed: int, cc: str, flags: list[str], tmp_path) -> None:
+    """+-3e38, subnormals, +-0: overflow to inf, inf - inf = NaN, max over NaN, softmax of inf rows all come out
+    of the reference runtime with the C's bits."""
+    graph = float_graph() if seed < 0 else every_kernel_graph(seed)  # seed -1: the conv/depthwise/FC graph
+    plan = plan_memory(lower(graph))
+    gen = generate_into(plan, tmp_path, "ext")
+    x = extreme_inputs(graph.tensor(graph.inputs[0]).shape, seed=seed + 10)
+    ref = run_plan(plan, [x])
+    ours = run_exe(build(gen, cc, flags, "x"), plan.graph, [x])
+    special = 0
+    for name, got in zip(plan.graph.outputs, ours, strict=True):
+        want = np.ascontiguousarray(ref[name], np.float32)
+        bad = np.flatnonzero(np.any(got.view(np.uint32) != want.view(np.uint32), axis=tuple(range(1, got.ndim))))
+        assert bad.size == 0, f"{cc}: '{name}' differs from the reference on records {bad[:10]}"
+        special += int(np.count_nonzero(~np.isfinite(want)))
+    assert special > 0  # the extremes did reach inf and NaN inside the model

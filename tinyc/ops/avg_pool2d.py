@@ -20,6 +20,7 @@ from tinyc.ops._common import (
     quant,
     window_geometry,
 )
+from tinyc.ops._float import QUIET, clamp, running_sum
 
 
 def window_sums(x: np.ndarray, p: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -43,9 +44,16 @@ def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """As avg_pool2d_f32.c.j2: a float32 sum of the valid taps, rows then columns, / their count, the clamp.
+    (The padded taps add +0.0, which changes no float32 sum that starts at +0.0.)"""
     p = step.params
-    sums, counts = window_sums(batch_view(inputs[0], 4), p)
-    out = np.clip((sums / counts).astype(np.float32), p["act_min"], p["act_max"])
+    x = batch_view(np.asarray(inputs[0], np.float32), 4)
+    geo = ((p["stride_h"], p["stride_w"]), (1, 1), (p["pad_top"], p["pad_left"], p["pad_bottom"], p["pad_right"]))
+    win = patches(x, p["k_h"], p["k_w"], *geo, 0.0)
+    total = running_sum([win[..., ky, kx] for ky in range(p["k_h"]) for kx in range(p["k_w"])])
+    _, counts = window_sums(x[:1], p)
+    with np.errstate(**QUIET):
+        out = clamp(total / counts.astype(np.float32), p["act_min"], p["act_max"])
     return [out.reshape(inputs[0].shape[:-3] + out.shape[1:])]
 
 

@@ -16,6 +16,7 @@ from tinyc.ops._common import (
     quant,
     window_geometry,
 )
+from tinyc.ops._float import clamp, running_max
 
 
 def window_max(x: np.ndarray, p: dict, lowest: float) -> np.ndarray:
@@ -31,10 +32,21 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [out.reshape(inputs[0].shape[:-3] + out.shape[1:])]
 
 
+def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """As max_pool2d_f32.c.j2: m = -inf, then m = v > m ? v : m over the valid taps (NaN skipped), the clamp."""
+    p = step.params
+    x = batch_view(np.asarray(inputs[0], np.float32), 4)
+    pads = (p["pad_top"], p["pad_left"], p["pad_bottom"], p["pad_right"])
+    win = patches(x, p["k_h"], p["k_w"], (p["stride_h"], p["stride_w"]), (1, 1), pads, -np.inf)
+    taps = [win[..., ky, kx] for ky in range(p["k_h"]) for kx in range(p["k_w"])]
+    out = clamp(running_max(taps, np.full(win.shape[:4], -np.inf, np.float32)), p["act_min"], p["act_max"])
+    return [out.reshape(inputs[0].shape[:-3] + out.shape[1:])]
+
+
 @register
 class MaxPool2D(OpDef):
     name = "max_pool2d"
-    kernels = {"max_pool2d_s8": run, "max_pool2d_f32": run}
+    kernels = {"max_pool2d_s8": run, "max_pool2d_f32": run_f32}
 
     def check(self, node: Node, graph: Graph) -> None:
         kh, kw = node.attrs["kernel"]
