@@ -12,10 +12,10 @@ from tests.single_op import Case, case_graph, check_against_tflm, merge, random_
 from tests.test_codegen import SANITIZE, build, generate_into, run_exe
 from tinyc.export import write_tflite
 from tinyc.frontends import load_model
-from tinyc.ir import Graph, Node, Tensor
+from tinyc.ir import Graph, Node, Quant, Tensor
 from tinyc.lower import lower
 from tinyc.memory import plan_memory
-from tinyc.passes import fold_constants
+from tinyc.passes import fold_constants, fold_pad_into_conv
 from tinyc.runtime import run_plan
 
 N = 300  # random inputs per case
@@ -155,3 +155,40 @@ def test_refusals() -> None:
     for case in bad:
         with pytest.raises(GraphError):
             case_graph(case)
+
+
+@pytest.mark.parametrize("op", ["conv2d", "depthwise_conv2d"])
+def test_zero_point_pad_folds_into_conv(op: str, tmp_path) -> None:
+    """PAD (H/W, the zero point) -> CONV_2D / DEPTHWISE_CONV_2D: the pass moves the pad into the conv's explicit
+    pads (asymmetric, wider than the kernel allows with SAME), and the folded plan still equals TFLM, in the
+    reference runtime and in the C."""
+    rng = np.random.default_rng(3)
+    g = Graph(f"pad_{op}")
+    qx = Quant(np.float32([0.05]), np.int32([-3]))
+    c_out = 4 if op == "conv2d" else 3
+    w_shape = (c_out, 3, 3, 3) if op == "conv2d" else (1, 3, 3, 3)
+    w_scale = np.float32(rng.uniform(0.002, 0.01, c_out))
+    g.add_tensor(Tensor("x", (1, 5, 6, 3), "int8", qx))
+    g.add_tensor(Tensor("xp", (1, 8, 7, 3), "int8", qx))
+    g.add_tensor(Tensor("w", w_shape, "int8", Quant(w_scale, np.zeros(c_out, np.int32), 0 if op == "conv2d" else 3),
+                        rng.integers(-127, 128, w_shape).astype(np.int8)))
+    g.add_tensor(Tensor("b", (c_out,), "int32", Quant(w_scale * np.float32(0.05), np.zeros(c_out, np.int32), 0),
+                        rng.integers(-500, 500, c_out).astype(np.int32)))
+    g.add_tensor(Tensor("y", (1, 6, 5, c_out), "int8", Quant(np.float32([0.08]), np.int32([2]))))
+    attrs = {"stride": (1, 1), "dilation": (1, 1), "pads": (0, 0, 0, 0), "activation": "none"}
+    if op == "depthwise_conv2d":
+        attrs["depth_multiplier"] = 1
+    g.nodes = [Node("pad", "pad_0", ["x"], ["xp"], {"pads": ((0, 0), (2, 1), (0, 1), (0, 0))}),
+               Node(op, f"{op}_1", ["xp", "w", "b"], ["y"], attrs)]
+    g.inputs, g.outputs = ["x"], ["y"]
+    path = tmp_path / "pad_conv.tflite"
+    write_tflite(g, path)
+    graph = load_model(path)
+    assert fold_pad_into_conv(graph) == 1 and [n.op for n in graph.nodes] == [op]
+    assert graph.nodes[0].attrs["pads"] == (2, 0, 1, 1)
+    x = random_input(graph.tensor("x"), N, rng)
+    plan = plan_memory(lower(graph))
+    got = run_plan(plan, [x])["y"]
+    assert got.tobytes() == tflm_run(path, [x], 1)[0].tobytes()
+    exe = build(generate_into(plan, tmp_path, "padconv"), "gcc", SANITIZE, "san")
+    assert run_exe(exe, graph, [x])[0].tobytes() == got.tobytes()

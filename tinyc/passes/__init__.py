@@ -19,6 +19,7 @@ from tinyc.passes.dequantize_weights import dequantize_weights
 from tinyc.passes.fold_batch_norm import fold_batch_norm
 from tinyc.passes.fold_bias import fold_bias
 from tinyc.passes.fold_constants import fold_constants
+from tinyc.passes.fold_pad import fold_pad_into_conv
 from tinyc.passes.fold_transpose_fc import fold_transpose_into_fc
 from tinyc.passes.fuse_activation import fuse_activations
 from tinyc.passes.simplify_layout import simplify_layout
@@ -27,6 +28,7 @@ Pass = Callable[[Graph], int]
 
 DEFAULT_PASSES: tuple[Pass, ...] = (
     fold_constants,
+    fold_pad_into_conv,
     simplify_layout,
     fold_transpose_into_fc,
     fold_batch_norm,
@@ -51,6 +53,7 @@ __all__ = [
     "fold_batch_norm",
     "fold_bias",
     "fold_constants",
+    "fold_pad_into_conv",
     "fold_transpose_into_fc",
     "fuse_activations",
     "remove_dead_code",
