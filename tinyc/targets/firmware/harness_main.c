@@ -70,6 +70,7 @@ static void print_status(const char *tag, uint32_t a, int with_b, uint32_t b) {
 int main(void) {
     uint32_t stack_peak = 0;
     for (uint32_t i = 0; i < tinyc_num_inputs; i++) {
+        MODEL_RESET(); /* each input is an independent inference: recurrent state starts afresh (not counted) */
         const uintptr_t top = tinyc_current_sp(); /* sp at the call of MODEL_RUN */
         for (volatile uint32_t *w = __stack_limit; (uintptr_t)w < top; w++) *w = STACK_PAINT;
 
