@@ -11,7 +11,7 @@ from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
 from tinyc.numerics import activation_range, multiply_by_quantized_multiplier, quantize_multiplier
 from tinyc.ops import OpDef, register
-from tinyc.ops._common import activation_of, is_int8, output_bounds, quant
+from tinyc.ops._common import activation_of, check_multiplier, check_same, is_int8, output_bounds, quant
 from tinyc.ops._float import clamp
 
 
@@ -32,6 +32,10 @@ class Relu(OpDef):
 
     def check(self, node: Node, graph: Graph) -> None:
         activation_of(node)
+        check_same(node, graph)
+        if is_int8(graph, node):
+            qi, qo = quant(graph, node.inputs[0], node), quant(graph, node.outputs[0], node)
+            check_multiplier(node, qi.s / qo.s, "requantization multiplier")
 
     def lower(self, node: Node, graph: Graph) -> Step:
         step = Step("relu_f32", node.name, [node.inputs[0]], [node.outputs[0]], dict(output_bounds(node, graph)))

@@ -3,6 +3,8 @@ Softmax: gemmlowp fixed-point exp in Q5.26, sums in Q12.19, a fixed-point recipr
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tinyc.ir import Graph, Node
@@ -62,7 +64,11 @@ class Softmax(OpDef):
     def check(self, node: Node, graph: Graph) -> None:
         x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
         expect(x.shape == y.shape, node, f"output shape {list(y.shape)} differs from input {list(x.shape)}")
+        beta = node.attrs.get("beta", 1.0)
+        expect(isinstance(beta, float | int) and math.isfinite(beta) and beta > 0, node,
+               f"beta {beta} is not a positive finite number")
         if is_int8(graph, node):
+            quant(graph, x.name, node)
             q = quant(graph, y.name, node)
             expect(q.zp == -128 and abs(q.s - 1 / 256) < 1e-9, node,
                    "int8 softmax output must have scale 1/256, zero point -128")
