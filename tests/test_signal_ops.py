@@ -210,8 +210,9 @@ def test_audio_preprocessor_equals_tflm(tmp_path) -> None:
     plan = plan_memory(lower(load_model(MODEL)))
     assert sum(len(s.state) for s in plan.steps) == 1
     x = audio_frames(240, np.random.default_rng(3))
+    tflm = {}
     for sequence in (False, True):
-        want = tflm_invoke(MODEL, [x], 1, sequence)[0]
+        want = tflm[sequence] = tflm_invoke(MODEL, [x], 1, sequence)[0]
         ref = (run_sequence if sequence else run_plan)(plan, [x])[plan.graph.outputs[0]]
         assert ref.dtype == want.dtype == np.int8
         bad = np.flatnonzero(np.any(ref.reshape(len(x), -1) != want.reshape(len(x), -1), axis=1))
@@ -219,6 +220,8 @@ def test_audio_preprocessor_equals_tflm(tmp_path) -> None:
         host = host_outputs(plan, [x], tmp_path / str(sequence), sequence)[0]
         assert host.tobytes() == ref.tobytes(), f"sequence={sequence}"
     assert len(np.unique(want.reshape(len(x), -1), axis=0)) > 100  # the frames give distinct features
+    carried = np.any(tflm[True] != tflm[False], axis=1)  # the noise estimate changes the stream's features
+    assert carried[1:].mean() > 0.5
 
 
 def _bad_options(tmp_path: Path, case: Case, options: bytes) -> Path:
