@@ -140,10 +140,14 @@ BINARY_INT8 = [  # op, a quant, b quant, output quant, activation: multipliers b
     ("squared_difference", q(0.05, 3), q(0.08, -7), q(0.1, -128), None),
     ("squared_difference", q(0.3, 0), q(0.25, 9), q(0.02, -128), None),
     ("maximum", q(0.05, 3), q(0.05, 3), q(0.05, 3), None), ("minimum", q(0.1, -2), q(0.1, -2), q(0.1, -2), None),
+    ("add", q(0.05, 3), q(0.08, -7), q(0.1, 2), "none"), ("add", q(0.2, -100), q(0.01, 20), q(0.3, 0), "relu"),
+    ("add", q(0.03, 0), q(0.03, 5), q(0.05, -9), "relu6"), ("add", q(0.1, 1), q(0.02, -3), q(0.12, 4), "none"),
+    ("add", q(0.07, -1), q(0.05, 2), q(0.1, 0), "none"), ("add", q(0.04, 6), q(0.09, -8), q(0.11, 3), "relu"),
 ]
 BINARY_F32 = [("sub", "none"), ("sub", "relu"), ("mul", "none"), ("mul", "relu_n1_to_1"), ("div", "none"),
-              ("div", "relu6"), ("maximum", None), ("minimum", None), ("squared_difference", None)]
-BINARY_I32 = ["sub", "mul", "div", "maximum", "minimum", "squared_difference"]
+              ("div", "relu6"), ("maximum", None), ("minimum", None), ("squared_difference", None),
+              ("add", "none"), ("add", "relu6"), ("add", "relu")]
+BINARY_I32 = ["sub", "mul", "div", "maximum", "minimum", "squared_difference", "add", "add"]
 
 
 def binary_cases() -> list[Case]:
@@ -180,7 +184,7 @@ def binary_cases() -> list[Case]:
     for k, (op, act) in enumerate(BINARY_F32):
         add(f"{op}_f32_{k}", op, "float32", SHAPES[(k + 2) % len(SHAPES)], act, (), f32, [-1, 1, 0][k % 3])
     for k, op in enumerate(BINARY_I32):
-        add(f"{op}_i32_{k}", op, "int32", SHAPES[(k + 1) % len(SHAPES)], "none" if op in ("sub", "mul", "div")
+        add(f"{op}_i32_{k}", op, "int32", SHAPES[(k + 1) % len(SHAPES)], "none" if op in ("add", "sub", "mul", "div")
             else None, (), i32, [1, -1][k % 2])
     return cases
 

@@ -18,10 +18,11 @@ import numpy as np
 
 from tinyc.ir import Graph, Node, Quant, Tensor
 from tinyc.lower.plan import Step
-from tinyc.ops import INT8_OR_FLOAT, REGISTRY, OpDef, expect
+from tinyc.ops import REGISTRY, OpDef, expect
 from tinyc.ops._common import activation_of, output_bounds, quant
 
 FLT_MAX = float(np.finfo(np.float32).max)
+INT8_OR_FLOAT = frozenset({("int8", "int8"), ("float32", "float32")})
 WITH_INT32 = INT8_OR_FLOAT | {("int32", "int32")}
 
 
@@ -148,6 +149,7 @@ class BinaryOp(OpDef):
         return 0
 
 
-def is_binary_case(a: Tensor, b: Tensor) -> bool:
-    """ADD goes through the family when it broadcasts two activations, has a constant first operand, or is int32."""
-    return a.dtype == "int32" or a.is_const or (not b.is_const and a.shape != b.shape)
+def is_binary_case(a: Tensor, b: Tensor, y: Tensor) -> bool:
+    """ADD goes through the family unless its first operand is an activation of the output's shape and its second
+    one of the same shape or a constant (the fast add kernels), and on int32."""
+    return a.dtype == "int32" or a.is_const or a.shape != y.shape or (not b.is_const and a.shape != b.shape)

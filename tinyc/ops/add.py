@@ -1,7 +1,8 @@
 """Element-wise addition with fused activation; int8 as TFLM's Add (inputs rescaled at 2**20, then summed).
 
-A constant operand is broadcast to the output shape at compile time; two activations must have
-the same shape.
+A constant second operand is broadcast to the output shape at compile time for the fast add kernels; two
+activations of different shapes, a constant first operand and int32 go through the binary family
+(tinyc/ops/_binary.py), as TFLM's BroadcastAdd.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import numpy as np
 
 from tinyc._kernels import add as _add
-from tinyc.ir import Graph, Node
+from tinyc.ir import Graph, Node, Quant
 from tinyc.lower.plan import Step
+from tinyc.numerics import multiply_by_quantized_multiplier as mbqm
 from tinyc.numerics import quantize_multiplier_smaller_than_one
-from tinyc.ops import OpDef, expect, register
-from tinyc.ops._common import is_int8, output_bounds, quant
+from tinyc.ops import expect, register
+from tinyc.ops._binary import WITH_INT32, BinaryOp, is_binary_case
+from tinyc.ops._common import activation_of, is_int8, output_bounds, quant
 from tinyc.ops._float import QUIET, clamp
+from tinyc.ops.sub import rescaled
 
 LEFT_SHIFT = 20  # TFLM's headroom shift for int8 addition
 
@@ -39,13 +43,37 @@ def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 
 
 @register
-class Add(OpDef):
+class Add(BinaryOp):
     name = "add"
-    arity = (2, 2)
+    dtypes = WITH_INT32
     kernels = {"add_s8": run_s8, "add_f32": run_f32}
+
+    def params_s8(self, qa: Quant, qb: Quant, qy: Quant) -> dict:
+        twice_max = 2.0 * max(qa.s, qb.s)
+        m1, s1 = quantize_multiplier_smaller_than_one(qa.s / twice_max)
+        m2, s2 = quantize_multiplier_smaller_than_one(qb.s / twice_max)
+        mo, so = quantize_multiplier_smaller_than_one(twice_max / ((1 << LEFT_SHIFT) * qy.s))
+        return {"left_shift": LEFT_SHIFT, "m1": m1, "s1": s1, "m2": m2, "s2": s2, "mo": mo, "so": so}
+
+    def s8(self, a: np.ndarray, b: np.ndarray, p: dict) -> np.ndarray:
+        return mbqm(rescaled(a, p, 1) + rescaled(b, p, 2), p["mo"], p["so"])
+
+    def f32(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a + b
+
+    def i32(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a + b
+
+    def check_quant(self, qa: Quant, qb: Quant, qy: Quant, node: Node) -> None:
+        real = 2.0 * max(qa.s, qb.s) / ((1 << LEFT_SHIFT) * qy.s)
+        expect(real < 1.0, node, f"output multiplier {real:g} is not below 1 (the input scales are too large "
+                                 "for the output scale, as TFLM's Add requires)")
 
     def check(self, node: Node, graph: Graph) -> None:
         a, b, y = (graph.tensor(n) for n in (node.inputs[0], node.inputs[1], node.outputs[0]))
+        if is_binary_case(a, b, y):
+            super().check(node, graph)
+            return
         expect(not a.is_const, node, "the first operand must be an activation (frontends put a constant second)")
         try:
             shape = np.broadcast_shapes(a.shape, b.shape)
@@ -54,9 +82,17 @@ class Add(OpDef):
         expect(shape == y.shape, node, f"shapes {list(a.shape)} + {list(b.shape)} do not give {list(y.shape)}")
         expect(b.is_const or a.shape == b.shape, node,
                f"adding activations of different shapes {list(a.shape)} and {list(b.shape)} is not supported")
+        expect(a.dtype == b.dtype == y.dtype, node, f"operands {a.dtype} + {b.dtype} -> {y.dtype} differ in dtype")
+        activation_of(node)
+        if is_int8(graph, node):
+            qa, qb, qy = (quant(graph, t.name, node) for t in (a, b, y))
+            expect(qb.scale.size == 1, node, "the second operand must be quantized per tensor")
+            self.check_quant(qa, qb, qy, node)
 
     def lower(self, node: Node, graph: Graph) -> Step:
         a, b, y = (graph.tensor(n) for n in (node.inputs[0], node.inputs[1], node.outputs[0]))
+        if is_binary_case(a, b, y):
+            return super().lower(node, graph)
         inputs = [a.name] if b.is_const else [a.name, b.name]
         step = Step("", node.name, inputs, [y.name], dict(output_bounds(node, graph)))
         if b.is_const:
