@@ -1,5 +1,4 @@
-"""TFLite converters of the element-wise ops (merged into tflite.CONVERTERS): the unary and binary families,
-LOG_SOFTMAX and L2_NORMALIZATION."""
+"""TFLite converters of the element-wise ops (merged into tflite.CONVERTERS): the unary and binary families."""
 
 from __future__ import annotations
 
@@ -7,10 +6,9 @@ import tflite
 
 PLAIN = {"LOGISTIC": "logistic", "TANH": "tanh", "HARD_SWISH": "hard_swish", "ELU": "elu", "EXP": "exp",
          "LOG": "log", "RSQRT": "rsqrt", "SQRT": "sqrt", "ABS": "abs", "NEG": "neg", "MAXIMUM": "maximum",
-         "MINIMUM": "minimum", "SQUARED_DIFFERENCE": "squared_difference", "PRELU": "prelu",
-         "LOG_SOFTMAX": "log_softmax"}
+         "MINIMUM": "minimum", "SQUARED_DIFFERENCE": "squared_difference"}
 WITH_ACTIVATION = {"MUL": ("mul", tflite.MulOptions), "SUB": ("sub", tflite.SubOptions),
-                   "DIV": ("div", tflite.DivOptions), "L2_NORMALIZATION": ("l2_normalization", tflite.L2NormOptions)}
+                   "DIV": ("div", tflite.DivOptions)}
 
 
 def _plain(ir_op: str):  # noqa: ANN202
