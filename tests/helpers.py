@@ -37,3 +37,21 @@ def tflm_outputs(path, batch: np.ndarray, sequence: bool = False) -> np.ndarray:
         interp.invoke()
         outs.append(interp.get_output(0).copy())
     return np.stack(outs)
+
+
+
+def tflm_run(path, inputs: list[np.ndarray], n_outputs: int) -> list[np.ndarray]:  # noqa: ANN001
+    """tflm_outputs for a model with several inputs and outputs: one [N, ...] batch per input in, one [N, ...]
+    array per output out, each row an independent inference."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    interp = runtime.Interpreter.from_file(str(path))
+    outs: list[list[np.ndarray]] = [[] for _ in range(n_outputs)]
+    for i in range(len(inputs[0])):
+        interp.reset()
+        for k, x in enumerate(inputs):
+            interp.set_input(x[i], k)
+        interp.invoke()
+        for k in range(n_outputs):
+            outs[k].append(interp.get_output(k).copy())
+    return [np.stack(o) for o in outs]

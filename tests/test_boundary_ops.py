@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.helpers import assert_one_line_error, invoke
+from tests.helpers import assert_one_line_error, invoke, tflm_run
 from tinyc.export.tflite import write_tflite
 from tinyc.frontends import load_model
 from tinyc.ir import Graph, Node, Quant, Tensor
@@ -75,18 +75,6 @@ def random_inputs(dtype: str, n: int, q: tuple[float, int] | None, seed: int) ->
     x = rng.integers(lo, hi + 1, size=(n, *SHAPE))
     x[0], x[1] = lo, hi
     return x.astype(dtype)
-
-
-def tflm_run(path, inputs: list[np.ndarray], n_outputs: int) -> list[np.ndarray]:  # noqa: ANN001
-    interp = tflm_runtime.Interpreter.from_file(str(path))
-    outs: list[list[np.ndarray]] = [[] for _ in range(n_outputs)]
-    for i in range(len(inputs[0])):
-        for k, x in enumerate(inputs):
-            interp.set_input(x[i], k)
-        interp.invoke()
-        for k in range(n_outputs):
-            outs[k].append(interp.get_output(k).copy())
-    return [np.stack(o) for o in outs]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
