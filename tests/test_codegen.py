@@ -445,30 +445,32 @@ def test_read_only_parent(kws_plan, tmp_path) -> None:
 
 
 def test_failure_while_writing_leaves_nothing(kws_plan, tmp_path, monkeypatch) -> None:
+    import tinyc.atomic
+
     out = tmp_path / "kws"
-    real_write = Path.write_text
+    real_write = tinyc.atomic._write_fd
     count = {"n": 0}
 
-    def failing_write(self: Path, *args, **kwargs):
+    def failing_write(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         count["n"] += 1
         if count["n"] == 3:
             raise OSError(28, "No space left on device")
-        return real_write(self, *args, **kwargs)
+        return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(Path, "write_text", failing_write)
+    monkeypatch.setattr(tinyc.atomic, "_write_fd", failing_write)
     with pytest.raises(TinycError, match="No space left"):
         generate(kws_plan, out, "kws")
     assert list(tmp_path.iterdir()) == []
 
     # with an earlier output in place, that one survives intact
-    monkeypatch.setattr(Path, "write_text", real_write)
+    monkeypatch.setattr(tinyc.atomic, "_write_fd", real_write)
     generate(kws_plan, out, "kws")
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     count["n"] = 0
-    monkeypatch.setattr(Path, "write_text", failing_write)
+    monkeypatch.setattr(tinyc.atomic, "_write_fd", failing_write)
     with pytest.raises(TinycError):
         generate(kws_plan, out, "kws")
-    monkeypatch.setattr(Path, "write_text", real_write)
+    monkeypatch.setattr(tinyc.atomic, "_write_fd", real_write)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kws"]
 
