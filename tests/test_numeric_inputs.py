@@ -84,3 +84,13 @@ def test_tiny_sampling_temperature_is_refused(tmp_path: Path) -> None:
     code, err, _ = invoke("generate", str(tmp_path / "m.bin"), "--tokenizer", str(tmp_path / "t.bin"),
                           "--temperature", "1e-30")
     assert_one_line_error(code, err, "--temperature", "below")
+
+
+@pytest.mark.parametrize("temperature, topp", [(float("nan"), 0.9), (float("inf"), 0.9), (-1.0, 0.9),
+                                               (0.8, float("nan")), (0.8, float("inf"))])
+def test_sampler_refuses_non_finite_settings(temperature: float, topp: float) -> None:
+    from tinyc.errors import InputError
+    from tinyc.llm import Sampler
+
+    with pytest.raises(InputError):
+        Sampler(32, temperature, topp, 1)

@@ -4,6 +4,8 @@ then token id ascending: the order glibc's stable qsort gives llama2.c)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tinyc.errors import InputError
@@ -15,8 +17,10 @@ MASK64 = (1 << 64) - 1
 
 class Sampler:
     def __init__(self, vocab_size: int, temperature: float = 0.0, topp: float = 0.9, seed: int = 1):
-        if temperature < 0:
-            raise InputError(f"temperature {temperature} is negative")
+        if not (math.isfinite(temperature) and temperature >= 0):
+            raise InputError(f"temperature {temperature} is not a finite number >= 0")
+        if not math.isfinite(topp):
+            raise InputError(f"top-p {topp} is not a finite number")
         if temperature > 0 and not 0 < seed <= MASK64:
             raise InputError(f"seed {seed} must be in 1..2**64-1 (the xorshift state cannot be 0)")
         self.vocab_size = vocab_size
