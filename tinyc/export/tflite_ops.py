@@ -246,3 +246,9 @@ from tinyc.export.tflite_recurrent import VERSIONS as RECURRENT_VERSIONS  # noqa
 
 CONVERTERS.update(RECURRENT_CONVERTERS)
 VERSIONS.update(RECURRENT_VERSIONS)
+
+from tinyc.export.tflite_spatial import CONVERTERS as SPATIAL_CONVERTERS  # noqa: E402  (resize, L2 pool)
+from tinyc.export.tflite_spatial import VERSIONS as SPATIAL_VERSIONS  # noqa: E402
+
+CONVERTERS.update(SPATIAL_CONVERTERS)
+VERSIONS.update(SPATIAL_VERSIONS)

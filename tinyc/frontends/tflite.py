@@ -270,3 +270,7 @@ CONVERTERS.update(DATA_CONVERTERS)
 from tinyc.frontends.tflite_elementwise import CONVERTERS as ELEMENTWISE_CONVERTERS  # noqa: E402
 
 CONVERTERS.update(ELEMENTWISE_CONVERTERS)
+
+from tinyc.frontends.tflite_spatial import CONVERTERS as SPATIAL_CONVERTERS  # noqa: E402  (resize, L2 pool)
+
+CONVERTERS.update(SPATIAL_CONVERTERS)
