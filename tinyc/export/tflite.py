@@ -171,6 +171,8 @@ class _Writer:
             inputs += [self.index[t.name] for t in spec.extra_inputs]
             for slot, t in spec.variables.items():
                 inputs[slot] = self.index[t.name]
+            if spec.order is not None:
+                inputs = [inputs[k] for k in spec.order]
             ops.append(self._operator(code, inputs, [self.index[n] for n in node.outputs], spec))
         b = self.b
         tensors_vec = self._vector(tflite.SubGraphStartTensorsVector, tensors)

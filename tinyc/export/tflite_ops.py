@@ -38,6 +38,7 @@ class OpSpec:
     custom_options: bytes = b""
     leading_inputs: list[Tensor] = field(default_factory=list)  # constants put before them (SPLIT's axis)
     variables: dict[int, Tensor] = field(default_factory=dict)  # variable (state) tensors at these input slots
+    order: tuple[int, ...] | None = None  # the written inputs (leading, node's, extra) in this order
 
     def version(self, int8: bool) -> int:
         return VERSIONS[self.builtin][1 if int8 else 0]
@@ -246,6 +247,12 @@ from tinyc.export.tflite_recurrent import VERSIONS as RECURRENT_VERSIONS  # noqa
 
 CONVERTERS.update(RECURRENT_CONVERTERS)
 VERSIONS.update(RECURRENT_VERSIONS)
+
+from tinyc.export.tflite_compute import CONVERTERS as COMPUTE_CONVERTERS  # noqa: E402  (TRANSPOSE_CONV, ...)
+from tinyc.export.tflite_compute import VERSIONS as COMPUTE_VERSIONS  # noqa: E402
+
+CONVERTERS.update(COMPUTE_CONVERTERS)
+VERSIONS.update(COMPUTE_VERSIONS)
 
 from tinyc.export.tflite_spatial import CONVERTERS as SPATIAL_CONVERTERS  # noqa: E402  (resize, L2 pool)
 from tinyc.export.tflite_spatial import VERSIONS as SPATIAL_VERSIONS  # noqa: E402

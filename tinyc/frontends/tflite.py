@@ -271,6 +271,10 @@ from tinyc.frontends.tflite_elementwise import CONVERTERS as ELEMENTWISE_CONVERT
 
 CONVERTERS.update(ELEMENTWISE_CONVERTERS)
 
+from tinyc.frontends.tflite_compute import CONVERTERS as COMPUTE_CONVERTERS  # noqa: E402  (TRANSPOSE_CONV, ...)
+
+CONVERTERS.update(COMPUTE_CONVERTERS)
+
 from tinyc.frontends.tflite_spatial import CONVERTERS as SPATIAL_CONVERTERS  # noqa: E402  (resize, L2 pool)
 
 CONVERTERS.update(SPATIAL_CONVERTERS)

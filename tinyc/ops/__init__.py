@@ -62,6 +62,7 @@ from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     abs,
     add,
     avg_pool2d,
+    batch_matmul,
     batch_norm,
     cast,
     concatenation,
@@ -100,5 +101,6 @@ from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     tanh,
     tile,
     transpose,
+    transpose_conv,
     unidirectional_sequence_lstm,
 )
