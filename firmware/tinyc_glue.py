@@ -74,9 +74,11 @@ def main(env):
             unchanged = fp.read() == text
     except OSError:
         unchanged = False
-    if not unchanged:
-        with open(path, "w", encoding="utf-8") as fp:
+    if not unchanged:  # a temporary file renamed into place: a killed build never leaves half a header
+        tmp = f"{path}.tinyc-{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fp:
             fp.write(text)
+        os.replace(tmp, path)
 
 
 main(env)  # noqa: F821
