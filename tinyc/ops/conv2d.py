@@ -25,6 +25,7 @@ from tinyc.ops._common import (
     window_geometry,
 )
 from tinyc.ops._hybrid import lower_conv2d_hybrid, run_conv2d_hybrid
+from tinyc.ops._int16 import WITH_INT16, check_s16, lower_s16, run_conv2d_s16
 from tinyc.ops.sparse_weights import as_dense, sparsify
 
 
@@ -92,7 +93,8 @@ class Conv2D(OpDef):
     name = "conv2d"
     arity = (2, 3)
     kernels = {"conv2d_s8": run_s8, "conv2d_sparse_s8": run_sparse_s8, "conv2d_f32": run_f32,
-               "conv2d_hybrid": run_conv2d_hybrid}
+               "conv2d_hybrid": run_conv2d_hybrid, "conv2d_s16": run_conv2d_s16}
+    dtypes = WITH_INT16
 
     def check(self, node: Node, graph: Graph) -> None:
         w = graph.tensor(node.inputs[1])
@@ -101,7 +103,10 @@ class Conv2D(OpDef):
         expect(len(x.shape) == 4 and x.shape[3] == w.shape[3], node,
                f"input channels {x.shape[-1]} do not match weights {list(w.shape)}")
         check_window(node, graph, w.shape[1], w.shape[2], w.shape[0])
-        check_weighted(node, graph, w.shape[0], 0)
+        if x.dtype == "int16":
+            check_s16(node, graph, w.shape[0], 0, int32_bias=True)
+        else:
+            check_weighted(node, graph, w.shape[0], 0)
 
     def macs(self, node: Node, graph: Graph) -> int:
         w = graph.tensor(node.inputs[1]).shape
@@ -113,7 +118,9 @@ class Conv2D(OpDef):
         n_out = w.shape[0]
         params = window_geometry(node, graph, w.shape[1], w.shape[2]) | output_bounds(node, graph)
         step = Step("", node.name, [node.inputs[0]], [node.outputs[0]], params, macs=self.macs(node, graph))
-        if is_int8(graph, node):
+        if graph.tensor(node.inputs[0]).dtype == "int16":
+            lower_s16(step, graph, node, w.data, 0, *per_channel_requant(graph, node, n_out))
+        elif is_int8(graph, node):
             check_weights_symmetric(graph, node)
             mult, shift = per_channel_requant(graph, node, n_out)
             step.kernel = "conv2d_s8"

@@ -18,6 +18,7 @@ from tinyc.ops._common import (
     quant,
     window_geometry,
 )
+from tinyc.ops._int16 import WITH_INT16, check_s16, lower_s16, run_depthwise_conv2d_s16
 from tinyc.ops.conv2d import check_weights_symmetric, float_bias, folded_bias, per_channel_requant
 
 
@@ -45,7 +46,9 @@ def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 class DepthwiseConv2D(OpDef):
     name = "depthwise_conv2d"
     arity = (2, 3)
-    kernels = {"depthwise_conv2d_s8": run_s8, "depthwise_conv2d_f32": run_f32}
+    kernels = {"depthwise_conv2d_s8": run_s8, "depthwise_conv2d_f32": run_f32,
+               "depthwise_conv2d_s16": run_depthwise_conv2d_s16}
+    dtypes = WITH_INT16
 
     def check(self, node: Node, graph: Graph) -> None:
         w = graph.tensor(node.inputs[1])
@@ -56,6 +59,9 @@ class DepthwiseConv2D(OpDef):
         expect(len(x.shape) == 4 and x.shape[3] * dm == w.shape[3], node,
                f"input channels {x.shape[-1]} x multiplier {dm} do not match weights {list(w.shape)}")
         check_window(node, graph, w.shape[1], w.shape[2], w.shape[3])
+        if x.dtype == "int16":  # TFLM's int16 depthwise reads its bias as int64
+            check_s16(node, graph, w.shape[3], 3, int32_bias=False)
+            return
         expect(x.dtype == "int8" or w.dtype == "float32", node, "float activations need float32 weights")
         check_weighted(node, graph, w.shape[3], 3)
 
@@ -70,7 +76,9 @@ class DepthwiseConv2D(OpDef):
         params = (window_geometry(node, graph, w.shape[1], w.shape[2]) | output_bounds(node, graph)
                   | {"depth_multiplier": int(node.attrs.get("depth_multiplier", 1))})
         step = Step("", node.name, [node.inputs[0]], [node.outputs[0]], params, macs=self.macs(node, graph))
-        if is_int8(graph, node):
+        if graph.tensor(node.inputs[0]).dtype == "int16":
+            lower_s16(step, graph, node, weights, 2, *per_channel_requant(graph, node, n_out))
+        elif is_int8(graph, node):
             check_weights_symmetric(graph, node)
             mult, shift = per_channel_requant(graph, node, n_out)
             step.kernel = "depthwise_conv2d_s8"

@@ -13,6 +13,7 @@ from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
 from tinyc.ops import OpDef, expect, register
 from tinyc.ops._common import check_weighted, is_int8, output_bounds, quant
+from tinyc.ops._int16 import WITH_INT16, check_s16, lower_s16, run_fully_connected_s16
 from tinyc.ops.conv2d import check_weights_symmetric, float_bias, folded_bias, per_channel_requant
 from tinyc.ops.sparse_weights import as_dense, sparsify
 
@@ -44,7 +45,8 @@ class FullyConnected(OpDef):
     name = "fully_connected"
     arity = (2, 3)
     kernels = {"fully_connected_s8": run_s8, "fully_connected_sparse_s8": run_sparse_s8,
-               "fully_connected_f32": run_f32}
+               "fully_connected_f32": run_f32, "fully_connected_s16": run_fully_connected_s16}
+    dtypes = WITH_INT16
 
     def check(self, node: Node, graph: Graph) -> None:
         x, w, y = (graph.tensor(n) for n in (node.inputs[0], node.inputs[1], node.outputs[0]))
@@ -52,6 +54,9 @@ class FullyConnected(OpDef):
         expect(x.size % w.shape[1] == 0, node, f"input of {x.size} values is not rows of {w.shape[1]}")
         expect(y.size == x.size // w.shape[1] * w.shape[0], node,
                f"output shape {list(y.shape)} does not hold {x.size // w.shape[1]} rows of {w.shape[0]}")
+        if x.dtype == "int16":
+            check_s16(node, graph, w.shape[0], 0, int32_bias=True)
+            return
         expect(x.dtype == "int8" or w.dtype == "float32", node, "float activations need float32 weights")
         check_weighted(node, graph, w.shape[0], 0)
 
@@ -64,7 +69,9 @@ class FullyConnected(OpDef):
         params = {"depth": depth, "units": n_out, "rows": graph.tensor(node.inputs[0]).size // depth,
                   "out_shape": graph.tensor(node.outputs[0]).shape} | output_bounds(node, graph)
         step = Step("", node.name, [node.inputs[0]], [node.outputs[0]], params, macs=self.macs(node, graph))
-        if is_int8(graph, node):
+        if graph.tensor(node.inputs[0]).dtype == "int16":
+            lower_s16(step, graph, node, w.data, 0, *per_channel_requant(graph, node, n_out))
+        elif is_int8(graph, node):
             check_weights_symmetric(graph, node)
             mult, shift = per_channel_requant(graph, node, n_out)
             step.kernel = "fully_connected_s8"

@@ -1,0 +1,152 @@
+"""int16 activations (TFLite's 16x8 scheme: int16 with zero point 0, int8 symmetric weights) for CONV_2D,
+DEPTHWISE_CONV_2D and FULLY_CONNECTED: a single-op .tflite per op and variant (int64 bias: TFLM's int64
+accumulator and requantization; int32 or no bias: its int32 path; per-channel and per-tensor weights, strides,
+dilation, SAME/VALID, depth multipliers, fused activations, multipliers above 1; the two accumulator paths
+differ by one on some outputs, so each case tells them apart), written by tinyc's exporter;
+the reference runtime equals TFLM byte for byte on N random inputs per case (the int16 extremes included), and
+the generated C of all cases, merged into one library, equals the reference runtime under ASan/UBSan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.single_op import merge, random_input, tflm_run
+from tests.test_codegen import SANITIZE, build, generate_into, run_exe
+from tinyc.errors import GraphError, UnsupportedDtypeError
+from tinyc.export import write_tflite
+from tinyc.frontends import load_model
+from tinyc.ir import Graph, Node, Quant, Tensor
+from tinyc.lower import lower
+from tinyc.memory import plan_memory
+from tinyc.ops._common import same_padding, window_out_size
+from tinyc.runtime import run_plan
+
+N = 300  # random inputs per case
+S_IN = 1.0 / 8192
+
+
+def weighted(cid: str, op: str, x_shape: tuple, w_shape: tuple, *, bias: str | None = "int64", per_channel=True,
+             stride=(1, 1), dilation=(1, 1), same=False, act="none", dm=1, gain=1.0, out_dtype="int16",
+             in_zp=0, seed=0) -> Graph:
+    """One int16 node with random int8 weights; `gain` scales the requantization multipliers (1: a few outputs
+    saturate)."""
+    rng = np.random.default_rng(seed)
+    axis = {"conv2d": 0, "fully_connected": 0, "depthwise_conv2d": 3}[op]
+    n_out, depth = w_shape[axis], int(np.prod(w_shape)) // w_shape[axis]
+    w = rng.integers(-127, 128, size=w_shape, endpoint=False).astype(np.int8)
+    w_scale = rng.uniform(0.004, 0.02, n_out if per_channel else 1).astype(np.float32)
+    mult = gain * 3.0 / (16000 * 73 * np.sqrt(depth))  # ~1/3 of int16's range for a typical accumulator
+    s_out = float(np.float32(S_IN * float(w_scale.mean()) / mult / 32768 * 8))
+    g = Graph(cid, source=cid)
+    g.add_tensor(Tensor("x", x_shape, "int16", Quant(np.float32([S_IN]), np.int32([in_zp]))))
+    g.add_tensor(Tensor("w", w_shape, "int8", Quant(w_scale, np.zeros(w_scale.size, np.int64),
+                                                    axis if per_channel else None), w))
+    inputs = ["x", "w"]
+    if bias is not None:
+        lim = 2**20 if bias == "int64" else 2**16
+        b = rng.integers(-lim, lim, size=(n_out,)).astype(bias)
+        g.add_tensor(Tensor("b", (n_out,), bias, Quant((S_IN * w_scale).astype(np.float32),
+                                                       np.zeros(w_scale.size, np.int64), 0 if per_channel else None),
+                            b))
+        inputs.append("b")
+    attrs: dict = {"activation": act}
+    if op == "fully_connected":
+        y_shape = (*x_shape[:-1], n_out)
+    else:
+        kh, kw = w_shape[1:3]
+        pads = (0, 0, 0, 0)
+        if same:
+            (t, bt), (lf, rt) = (same_padding(x_shape[1 + k], w_shape[1 + k], stride[k], dilation[k]) for k in (0, 1))
+            pads = (t, lf, bt, rt)
+        oh = window_out_size(x_shape[1], kh, stride[0], dilation[0], pads[0], pads[2])
+        ow = window_out_size(x_shape[2], kw, stride[1], dilation[1], pads[1], pads[3])
+        y_shape = (x_shape[0], oh, ow, n_out)
+        attrs |= {"stride": stride, "dilation": dilation, "pads": pads}
+        if op == "depthwise_conv2d":
+            attrs["depth_multiplier"] = dm
+    g.add_tensor(Tensor("y", y_shape, out_dtype, Quant(np.float32([s_out]), np.int32([0]))))
+    g.nodes.append(Node(op, f"{op}_0", inputs, ["y"], attrs))
+    g.inputs, g.outputs = ["x"], ["y"]
+    return g
+
+
+CASES = [
+    weighted("conv_same_i64", "conv2d", (1, 6, 7, 3), (5, 3, 3, 3), same=True),
+    weighted("conv_s2_dil_relu", "conv2d", (1, 9, 8, 2), (4, 3, 2, 2), stride=(2, 1), dilation=(2, 2), act="relu",
+             seed=1),
+    weighted("conv_nobias", "conv2d", (1, 5, 5, 4), (3, 3, 3, 4), bias=None, same=True, seed=2),
+    weighted("conv_i32_pertensor", "conv2d", (1, 6, 6, 2), (4, 2, 2, 2), bias="int32", per_channel=False,
+             stride=(2, 2), seed=3),
+    weighted("conv_relu6_gain", "conv2d", (2, 4, 5, 3), (2, 1, 1, 3), act="relu6", gain=40.0, seed=4),
+    weighted("conv_n1_gain", "conv2d", (1, 4, 4, 1), (3, 2, 2, 1), act="relu_n1_to_1", gain=300.0, seed=5),
+    weighted("dw_same_i64", "depthwise_conv2d", (1, 6, 6, 4), (1, 3, 3, 4), same=True, seed=6),
+    weighted("dw_dm2_s2_relu6", "depthwise_conv2d", (1, 7, 8, 3), (1, 3, 3, 6), dm=2, stride=(2, 2), act="relu6",
+             seed=7),
+    weighted("dw_nobias_dil", "depthwise_conv2d", (1, 8, 8, 2), (1, 3, 3, 2), bias=None, dilation=(2, 2), same=True,
+             seed=8),
+    weighted("dw_pertensor_gain", "depthwise_conv2d", (1, 5, 5, 2), (1, 2, 2, 4), dm=2, per_channel=False,
+             gain=60.0, seed=9),
+    weighted("fc_i64", "fully_connected", (1, 16), (8, 16), seed=10),
+    weighted("fc_rows_i32_pertensor", "fully_connected", (3, 10), (5, 10), bias="int32", per_channel=False,
+             act="relu", seed=11),
+    weighted("fc_nobias", "fully_connected", (2, 24), (6, 24), bias=None, seed=12),
+    weighted("fc_keep_gain", "fully_connected", (1, 4, 6), (3, 6), gain=200.0, seed=13),
+]
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory) -> list[Graph]:
+    folder: Path = tmp_path_factory.mktemp("int16")
+    graphs = []
+    for k, g in enumerate(CASES):
+        path = folder / f"{g.name}.tflite"
+        write_tflite(g, path)
+        graph = load_model(path)
+        xs = [random_input(graph.tensor(graph.inputs[0]), N, np.random.default_rng(100 + k))]
+        want = tflm_run(path, xs, 1)[0].reshape(N, -1)
+        plan = plan_memory(lower(graph))
+        assert plan.steps[0].kernel.endswith("_s16")
+        got = run_plan(plan, xs)[graph.outputs[0]].reshape(N, -1)
+        assert got.dtype == want.dtype == np.int16
+        bad = np.flatnonzero(np.any(got != want, axis=1))
+        assert bad.size == 0, f"{g.name}: differs from TFLM on inputs {bad[:10]}"
+        lo, hi = int(want.min()), int(want.max())
+        assert hi > lo, f"{g.name}: constant output {lo}"
+        graphs.append(graph)
+    return graphs
+
+
+def test_reference_equals_tflm(checked) -> None:
+    assert len(checked) == len(CASES) == 14  # each compared byte for byte on N inputs in the fixture
+
+
+def test_accumulator_paths(checked) -> None:
+    acc64 = {g.name: lower(g).steps[0].params["acc64"] for g in checked}
+    assert acc64["conv_same_i64"] and acc64["dw_nobias_dil"] and acc64["fc_i64"] and acc64["conv_nobias"]
+    assert not acc64["conv_i32_pertensor"] and not acc64["fc_rows_i32_pertensor"]
+
+
+def test_generated_c_equals_reference(checked, tmp_path) -> None:
+    graph = merge(checked, "int16")
+    plan = plan_memory(lower(graph))
+    rng = np.random.default_rng(11)
+    xs = [random_input(graph.tensor(n), 64, rng) for n in graph.inputs]
+    want = run_plan(plan, xs)
+    exe = build(generate_into(plan, tmp_path, "int16"), "gcc", SANITIZE, "san")
+    for name, got in zip(graph.outputs, run_exe(exe, graph, xs), strict=True):
+        assert got.tobytes() == want[name].tobytes(), name
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"op": "depthwise_conv2d", "x_shape": (1, 4, 4, 2), "w_shape": (1, 2, 2, 2), "bias": "int32"}, GraphError,
+     "int64 values"),
+    ({"op": "conv2d", "x_shape": (1, 4, 4, 2), "w_shape": (2, 2, 2, 2), "in_zp": 3}, GraphError, "zero point 0"),
+    ({"op": "fully_connected", "x_shape": (1, 8), "w_shape": (2, 8), "out_dtype": "int8"}, UnsupportedDtypeError,
+     "int16 -> int8"),
+])
+def test_refused(kwargs: dict, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        weighted("bad", **kwargs).verify()
