@@ -267,8 +267,8 @@ def test_shape_and_range_refusals() -> None:
     bad = [
         (Case("fft3", "signal_rfft", [((6,), "int16")], [((8,), "int16")], {"fft_length": 6, "dtype": "int16"}),
          "radix-3"),
-        (Case("fft_f", "signal_rfft", [((8,), "int16")], [((10,), "int16")], {"fft_length": 8, "dtype": "float32"}),
-         "only the int16 FFT"),
+        (Case("fft_i8", "signal_rfft", [((8,), "int16")], [((10,), "int16")], {"fft_length": 8, "dtype": "int8"}),
+         "only the int16, int32, float32 FFTs"),
         (Case("fft_out", "signal_rfft", [((8,), "int16")], [((8,), "int16")], {"fft_length": 8, "dtype": "int16"}),
          "complex values"),
         (Case("energy", "signal_energy", [((8,), "int16")], [((4,), u32)], {"start_index": 3, "end_index": 5}),

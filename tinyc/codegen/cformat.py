@@ -18,6 +18,7 @@ C_TYPES = {
     "uint32": "uint32_t",
     "uint64": "uint64_t",
     "float32": "float",
+    "bool": "uint8_t",  # one byte holding 0 or 1, as TFLite stores a bool
 }
 
 PER_LINE = 24  # array values per line

@@ -24,7 +24,8 @@ BUFFER_ALIGNMENT = 16  # as the converter aligns constant data, so kernels may r
 TENSOR_TYPES = {"float32": tflite.TensorType.FLOAT32, "int8": tflite.TensorType.INT8,
                 "int32": tflite.TensorType.INT32, "uint8": tflite.TensorType.UINT8,
                 "int16": tflite.TensorType.INT16, "int64": tflite.TensorType.INT64,
-                "uint32": tflite.TensorType.UINT32, "uint64": tflite.TensorType.UINT64}
+                "uint32": tflite.TensorType.UINT32, "uint64": tflite.TensorType.UINT64,
+                "bool": tflite.TensorType.BOOL}
 
 
 def write_tflite(graph: Graph, path: str | Path) -> None:

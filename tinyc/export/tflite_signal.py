@@ -21,7 +21,7 @@ def _spec(custom: str):  # noqa: ANN202
 
     def convert(node: Node, graph: Graph) -> OpSpec:
         a = dict(node.attrs)
-        if custom == "SignalRfft":
+        if "T" in keys:
             a["T"] = RFFT_TYPES[a.pop("dtype")]
         options = {k: bool(a[k]) if kind == BOOL else int(a[k]) for k, kind in keys.items()}
         return OpSpec(Op.CUSTOM, custom_code=custom, custom_options=bytes(flexbuffers.Dumps(options)) if keys else b"")

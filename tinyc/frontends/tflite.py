@@ -18,7 +18,8 @@ from tinyc.ops._common import same_padding
 TENSOR_TYPES = {tflite.TensorType.FLOAT32: "float32", tflite.TensorType.INT8: "int8",
                 tflite.TensorType.INT32: "int32", tflite.TensorType.UINT8: "uint8",
                 tflite.TensorType.INT16: "int16", tflite.TensorType.INT64: "int64",
-                tflite.TensorType.UINT32: "uint32", tflite.TensorType.UINT64: "uint64"}
+                tflite.TensorType.UINT32: "uint32", tflite.TensorType.UINT64: "uint64",
+                tflite.TensorType.BOOL: "bool"}
 ACTIVATIONS = {tflite.ActivationFunctionType.NONE: "none", tflite.ActivationFunctionType.RELU: "relu",
                tflite.ActivationFunctionType.RELU6: "relu6", tflite.ActivationFunctionType.RELU_N1_TO_1: "relu_n1_to_1"}
 OP_NAMES = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}

@@ -27,6 +27,12 @@ SIGNAL_OPS = {
         "smoothing_bits": INT, "spectral_subtraction_bits": INT}),
     "SignalPCAN": ("signal_pcan", {"snr_shift": INT}),
     "SignalFilterBankLog": ("signal_filter_bank_log", {"input_correction_bits": INT, "output_scale": INT}),
+    "SignalFramer": ("signal_framer", {"frame_size": INT, "frame_step": INT, "prefill": BOOL}),
+    "SignalOverlapAdd": ("signal_overlap_add", {"T": INT, "frame_step": INT}),
+    "SignalDelay": ("signal_delay", {"delay_length": INT}),
+    "SignalStacker": ("signal_stacker", {"num_channels": INT, "stacker_left_context": INT,
+                                         "stacker_right_context": INT, "stacker_step": INT}),
+    "SignalIrfft": ("signal_irfft", {"T": INT, "fft_length": INT}),
 }
 RFFT_TYPES = {tflite.TensorType.INT16: "int16", tflite.TensorType.INT32: "int32",
               tflite.TensorType.FLOAT32: "float32"}
@@ -65,10 +71,10 @@ def custom_options(r, op, custom: str) -> dict:  # noqa: ANN001
 def convert(r, op, ins: list[str], custom: str) -> tuple[str, dict]:  # noqa: ANN001
     ir_op, _ = SIGNAL_OPS[custom]
     attrs = custom_options(r, op, custom)
-    if custom == "SignalRfft":
+    if "T" in attrs:  # the tensor type of a templated kernel (Rfft, Irfft, OverlapAdd)
         kind = attrs.pop("T")
         if kind not in RFFT_TYPES:
-            raise ModelError(f"{r.path}: SignalRfft operator has an unknown tensor type T={kind}")
+            raise ModelError(f"{r.path}: {custom} operator has an unknown tensor type T={kind}")
         attrs["dtype"] = RFFT_TYPES[kind]
     return ir_op, attrs
 

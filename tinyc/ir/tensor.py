@@ -15,6 +15,7 @@ DTYPES = {
     "int64": np.int64,
     "uint32": np.uint32,
     "uint64": np.uint64,
+    "bool": np.bool_,  # TFLite BOOL: one byte, 0 or 1 (the signal ops' valid flags)
 }
 
 

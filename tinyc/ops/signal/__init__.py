@@ -5,13 +5,18 @@ share are in _fixed (msb, square root, log) and _kissfft (KISS FFT's int16 real 
 """
 
 from tinyc.ops.signal import (  # noqa: F401  (registration side effects)
+    delay,
     energy,
     fft_auto_scale,
     filter_bank,
     filter_bank_log,
     filter_bank_spectral_subtraction,
     filter_bank_square_root,
+    framer,
+    irfft,
+    overlap_add,
     pcan,
     rfft,
+    stacker,
     window,
 )

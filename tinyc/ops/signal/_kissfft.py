@@ -1,10 +1,13 @@
-"""KISS FFT's int16 fixed-point real FFT (FIXED_POINT=16, as TFLM's signal library builds kissfft 1.3.0).
+"""KISS FFT's real FFT and its inverse as TFLM's signal library builds kissfft 1.3.0: FIXED_POINT=16 (int16),
+FIXED_POINT=32 (int32) and float.
 
 The tables (twiddles, super twiddles, factors, the input order of the first stage) are computed here exactly as
-kiss_fft_alloc / kiss_fftr_alloc compute them at init: floor(0.5 + 32767 * cos(phase)) of the same double
-phases. `rfft` runs kiss_fftr on a batch with the int16 wrap of every C assignment; the C template runs the
-same stages over the same tables. Only radix 2 and 4 stages are supported (fft_length / 2 a power of two);
-TFLM's patched kissfft has no memory for its generic-radix stage.
+kiss_fft_alloc / kiss_fftr_alloc compute them at init from the same double phases: floor(0.5 + SAMP_MAX *
+cos(phase)) for the fixed-point builds, (float)cos(phase) for float (Python's math.cos is the C library's).
+`rfft` runs kiss_fftr and `irfft` kiss_fftri on a batch with the arithmetic of the build (`Arith`): the fixed
+ones wrap every C assignment to their type, float rounds every operation to float32 in the C's order. The C
+template runs the same stages over the same tables. Only radix 2 and 4 stages are supported (fft_length / 2 a
+power of two).
 """
 
 from __future__ import annotations
@@ -18,6 +21,74 @@ import numpy as np
 from tinyc.ops.signal._fixed import wrap16
 
 RADICES = (2, 4)
+DTYPES = ("int16", "int32", "float32")
+
+
+def wrap32(x: np.ndarray) -> np.ndarray:
+    """The int32 a C assignment of a (wider) integer stores, as int64."""
+    return ((np.asarray(x, dtype=np.int64) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
+@dataclass(frozen=True)
+class Arith:
+    """kissfft's scalar macros of one build on NumPy arrays (fixed: int64 holding the C type's values)."""
+
+    dtype: str
+
+    @property
+    def fixed(self) -> bool:
+        return self.dtype != "float32"
+
+    @property
+    def frac_bits(self) -> int:
+        return 15 if self.dtype == "int16" else 31
+
+    @property
+    def samp_max(self) -> int:
+        return (1 << self.frac_bits) - 1
+
+    def wrap(self, x: np.ndarray) -> np.ndarray:
+        return wrap16(x) if self.dtype == "int16" else wrap32(x)
+
+    def load(self, x: np.ndarray) -> np.ndarray:
+        return x.astype(np.int64) if self.fixed else x.astype(np.float32)
+
+    def store(self, x: np.ndarray) -> np.ndarray:
+        return x.astype(np.dtype(self.dtype))
+
+    def sround(self, x: np.ndarray) -> np.ndarray:
+        return self.wrap((x + (1 << (self.frac_bits - 1))) >> self.frac_bits)
+
+    def fixdiv(self, v: np.ndarray, p: int) -> np.ndarray:
+        """C_FIXDIV: sround(smul(v, SAMP_MAX / p)); nothing in float."""
+        return self.sround(v * (self.samp_max // p)) if self.fixed else v
+
+    def cmul(self, ar, ai, br, bi):  # noqa: ANN001, ANN201
+        if self.fixed:
+            return self.sround(ar * br - ai * bi), self.sround(ar * bi + ai * br)
+        return ar * br - ai * bi, ar * bi + ai * br
+
+    def add(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return self.wrap(a + b) if self.fixed else a + b
+
+    def sub(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return self.wrap(a - b) if self.fixed else a - b
+
+    def neg(self, a: np.ndarray) -> np.ndarray:
+        return self.wrap(-a) if self.fixed else -a
+
+    def times_minus_one(self, a: np.ndarray) -> np.ndarray:
+        """`x *= -1` (float: a multiplication, which keeps a NaN's sign on x86 unlike a negation)."""
+        return self.wrap(-a) if self.fixed else a * np.float32(-1)
+
+    def half(self, s: np.ndarray) -> np.ndarray:
+        """HALF_OF of a sum or difference `s` of two scalars: int16 sums are ints (no wrap before the shift),
+        int32 ones wrap; float halves in float."""
+        if self.dtype == "int16":
+            return wrap16(s >> 1)
+        if self.dtype == "int32":
+            return wrap32(s) >> 1
+        return s * np.float32(0.5)
 
 
 def factors(n: int) -> list[tuple[int, int]]:
@@ -34,34 +105,50 @@ def factors(n: int) -> list[tuple[int, int]]:
             return out
 
 
-def _phase_cexp(phase: float) -> tuple[int, int]:
-    return math.floor(0.5 + 32767 * math.cos(phase)), math.floor(0.5 + 32767 * math.sin(phase))
-
-
 @dataclass(frozen=True)
-class RfftTables:
+class KissTables:
+    """kiss_fftr_alloc(fft_length, inverse) of one build."""
+
     fft_length: int
+    dtype: str = "int16"
+    inverse: bool = False
 
     @property
     def ncfft(self) -> int:
         return self.fft_length // 2
 
+    @property
+    def arith(self) -> Arith:
+        return Arith(self.dtype)
+
     @cached_property
     def stages(self) -> list[tuple[int, int]]:
         return factors(self.ncfft)
 
+    def _cexp(self, phase: float) -> tuple:
+        if self.inverse:
+            phase *= -1
+        a = self.arith
+        if a.fixed:
+            return math.floor(0.5 + a.samp_max * math.cos(phase)), math.floor(0.5 + a.samp_max * math.sin(phase))
+        return math.cos(phase), math.sin(phase)
+
+    def _table(self, rows: list[tuple]) -> np.ndarray:
+        return np.array(rows, dtype=np.float64 if not self.arith.fixed else np.int64).astype(
+            np.dtype(self.dtype)).reshape(len(rows), 2)
+
     @cached_property
     def twiddles(self) -> np.ndarray:
-        """(ncfft, 2) int16: kiss_fft_alloc's forward twiddles."""
+        """(ncfft, 2): kiss_fft_alloc's twiddles."""
         n = self.ncfft
-        return np.array([_phase_cexp(-2 * math.pi * i / n) for i in range(n)], dtype=np.int16).reshape(n, 2)
+        return self._table([self._cexp(-2 * math.pi * i / n) for i in range(n)])
 
     @cached_property
     def super_twiddles(self) -> np.ndarray:
-        """(ncfft / 2, 2) int16: kiss_fftr_alloc's twiddles of the real-input split."""
+        """(ncfft / 2, 2): kiss_fftr_alloc's twiddles of the real-input split."""
         n = self.ncfft
-        rows = [_phase_cexp(-3.14159265358979323846264338327 * ((i + 1) / n + 0.5)) for i in range(n // 2)]
-        return np.array(rows, dtype=np.int16).reshape(n // 2, 2)
+        return self._table([self._cexp(-3.14159265358979323846264338327 * ((i + 1) / n + 0.5))
+                            for i in range(n // 2)])
 
     @cached_property
     def order(self) -> np.ndarray:
@@ -79,6 +166,12 @@ class RfftTables:
         work(0, 0, 1, 0)
         return order
 
+    @cached_property
+    def stage_plan(self) -> tuple[tuple[int, int, int], ...]:
+        """(radix, m, fstride) of each stage in the order they run (innermost first)."""
+        fstrides = np.cumprod([1] + [p for p, _ in self.stages])[:-1]
+        return tuple((p, m, int(f)) for (p, m), f in reversed(list(zip(self.stages, fstrides, strict=True))))
+
     def unsupported(self) -> str | None:
         if self.fft_length < 4 or self.fft_length % 2:
             return f"fft_length {self.fft_length} is not an even number >= 4"
@@ -88,61 +181,78 @@ class RfftTables:
         return None
 
 
-def _fixdiv(v: np.ndarray, p: int) -> np.ndarray:
-    """C_FIXDIV: sround(smul(v, SAMP_MAX / p))."""
-    return wrap16((v * (32767 // p) + (1 << 14)) >> 15)
-
-
-def _cmul(ar: np.ndarray, ai: np.ndarray, br: np.ndarray, bi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return wrap16((ar * br - ai * bi + (1 << 14)) >> 15), wrap16((ar * bi + ai * br + (1 << 14)) >> 15)
-
-
-def _butterflies(re: np.ndarray, im: np.ndarray, t: RfftTables) -> None:
-    """The stages of kf_work in place on (rows, ncfft) int64 arrays, innermost stage first."""
-    tw_r, tw_i = t.twiddles[:, 0].astype(np.int64), t.twiddles[:, 1].astype(np.int64)
+def _butterflies(re: np.ndarray, im: np.ndarray, t: KissTables) -> None:
+    """The stages of kf_work in place on (rows, ncfft) arrays, innermost stage first."""
+    a = t.arith
+    tw_r, tw_i = a.load(t.twiddles[:, 0]), a.load(t.twiddles[:, 1])
     rows, n = re.shape
-    fstrides = np.cumprod([1] + [p for p, _ in t.stages])[:-1]
-    for (p, m), fstride in reversed(list(zip(t.stages, fstrides, strict=True))):
+    for p, m, fstride in t.stage_plan:
         # blocks of p * m points; within each, point k + j * m of butterfly k
         r = re.reshape(rows, n // (p * m), p, m)
         i = im.reshape(rows, n // (p * m), p, m)
         k = np.arange(m)
-        fr = [_fixdiv(r[:, :, j, :], p) for j in range(p)]
-        fi = [_fixdiv(i[:, :, j, :], p) for j in range(p)]
+        fr = [a.fixdiv(r[:, :, j, :], p) for j in range(p)]
+        fi = [a.fixdiv(i[:, :, j, :], p) for j in range(p)]
         if p == 2:
-            tr, ti = _cmul(fr[1], fi[1], tw_r[k * fstride], tw_i[k * fstride])
-            r[:, :, 1, :], i[:, :, 1, :] = wrap16(fr[0] - tr), wrap16(fi[0] - ti)
-            r[:, :, 0, :], i[:, :, 0, :] = wrap16(fr[0] + tr), wrap16(fi[0] + ti)
+            tr, ti = a.cmul(fr[1], fi[1], tw_r[k * fstride], tw_i[k * fstride])
+            r[:, :, 1, :], i[:, :, 1, :] = a.sub(fr[0], tr), a.sub(fi[0], ti)
+            r[:, :, 0, :], i[:, :, 0, :] = a.add(fr[0], tr), a.add(fi[0], ti)
             continue
-        s0 = _cmul(fr[1], fi[1], tw_r[k * fstride], tw_i[k * fstride])
-        s1 = _cmul(fr[2], fi[2], tw_r[2 * k * fstride], tw_i[2 * k * fstride])
-        s2 = _cmul(fr[3], fi[3], tw_r[3 * k * fstride], tw_i[3 * k * fstride])
-        s5 = wrap16(fr[0] - s1[0]), wrap16(fi[0] - s1[1])
-        f0 = wrap16(fr[0] + s1[0]), wrap16(fi[0] + s1[1])
-        s3 = wrap16(s0[0] + s2[0]), wrap16(s0[1] + s2[1])
-        s4 = wrap16(s0[0] - s2[0]), wrap16(s0[1] - s2[1])
-        r[:, :, 2, :], i[:, :, 2, :] = wrap16(f0[0] - s3[0]), wrap16(f0[1] - s3[1])
-        r[:, :, 0, :], i[:, :, 0, :] = wrap16(f0[0] + s3[0]), wrap16(f0[1] + s3[1])
-        r[:, :, 1, :], i[:, :, 1, :] = wrap16(s5[0] + s4[1]), wrap16(s5[1] - s4[0])
-        r[:, :, 3, :], i[:, :, 3, :] = wrap16(s5[0] - s4[1]), wrap16(s5[1] + s4[0])
+        s0 = a.cmul(fr[1], fi[1], tw_r[k * fstride], tw_i[k * fstride])
+        s1 = a.cmul(fr[2], fi[2], tw_r[2 * k * fstride], tw_i[2 * k * fstride])
+        s2 = a.cmul(fr[3], fi[3], tw_r[3 * k * fstride], tw_i[3 * k * fstride])
+        s5 = a.sub(fr[0], s1[0]), a.sub(fi[0], s1[1])
+        f0 = a.add(fr[0], s1[0]), a.add(fi[0], s1[1])
+        s3 = a.add(s0[0], s2[0]), a.add(s0[1], s2[1])
+        s4 = a.sub(s0[0], s2[0]), a.sub(s0[1], s2[1])
+        r[:, :, 2, :], i[:, :, 2, :] = a.sub(f0[0], s3[0]), a.sub(f0[1], s3[1])
+        r[:, :, 0, :], i[:, :, 0, :] = a.add(f0[0], s3[0]), a.add(f0[1], s3[1])
+        if t.inverse:
+            r[:, :, 1, :], i[:, :, 1, :] = a.sub(s5[0], s4[1]), a.add(s5[1], s4[0])
+            r[:, :, 3, :], i[:, :, 3, :] = a.add(s5[0], s4[1]), a.sub(s5[1], s4[0])
+        else:
+            r[:, :, 1, :], i[:, :, 1, :] = a.add(s5[0], s4[1]), a.sub(s5[1], s4[0])
+            r[:, :, 3, :], i[:, :, 3, :] = a.sub(s5[0], s4[1]), a.add(s5[1], s4[0])
 
 
-def rfft(x: np.ndarray, t: RfftTables) -> np.ndarray:
-    """kiss_fftr of int16 rows (rows, fft_length) -> (rows, ncfft + 1, 2) int16 (real, imaginary)."""
-    n = t.ncfft
-    x = x.astype(np.int64)
+def rfft(x: np.ndarray, t: KissTables) -> np.ndarray:
+    """kiss_fftr of rows (rows, fft_length) -> (rows, ncfft + 1, 2) of the build's dtype (real, imaginary)."""
+    a, n = t.arith, t.ncfft
+    x = a.load(x)
     re, im = x[:, 0::2][:, t.order].copy(), x[:, 1::2][:, t.order].copy()
     _butterflies(re, im, t)
-    out = np.zeros((x.shape[0], n + 1, 2), dtype=np.int64)
-    dc_r, dc_i = _fixdiv(re[:, 0], 2), _fixdiv(im[:, 0], 2)
-    out[:, 0, 0], out[:, n, 0] = wrap16(dc_r + dc_i), wrap16(dc_r - dc_i)
+    out = np.zeros((x.shape[0], n + 1, 2), dtype=re.dtype)
+    dc_r, dc_i = a.fixdiv(re[:, 0], 2), a.fixdiv(im[:, 0], 2)
+    out[:, 0, 0], out[:, n, 0] = a.add(dc_r, dc_i), a.sub(dc_r, dc_i)
     k = np.arange(1, n // 2 + 1)
-    fpk_r, fpk_i = _fixdiv(re[:, k], 2), _fixdiv(im[:, k], 2)
-    fpnk_r, fpnk_i = _fixdiv(re[:, n - k], 2), _fixdiv(wrap16(-im[:, n - k]), 2)
-    f1k = wrap16(fpk_r + fpnk_r), wrap16(fpk_i + fpnk_i)
-    f2k = wrap16(fpk_r - fpnk_r), wrap16(fpk_i - fpnk_i)
-    st = t.super_twiddles.astype(np.int64)
-    tw = _cmul(f2k[0], f2k[1], st[k - 1, 0], st[k - 1, 1])
-    out[:, k, 0], out[:, k, 1] = wrap16((f1k[0] + tw[0]) >> 1), wrap16((f1k[1] + tw[1]) >> 1)
-    out[:, n - k, 0], out[:, n - k, 1] = wrap16((f1k[0] - tw[0]) >> 1), wrap16((tw[1] - f1k[1]) >> 1)
-    return out.astype(np.int16)
+    fpk_r, fpk_i = a.fixdiv(re[:, k], 2), a.fixdiv(im[:, k], 2)
+    fpnk_r, fpnk_i = a.fixdiv(re[:, n - k], 2), a.fixdiv(a.neg(im[:, n - k]), 2)
+    f1k = a.add(fpk_r, fpnk_r), a.add(fpk_i, fpnk_i)
+    f2k = a.sub(fpk_r, fpnk_r), a.sub(fpk_i, fpnk_i)
+    st = a.load(t.super_twiddles)
+    tw = a.cmul(f2k[0], f2k[1], st[k - 1, 0], st[k - 1, 1])
+    out[:, k, 0], out[:, k, 1] = a.half(f1k[0] + tw[0]), a.half(f1k[1] + tw[1])
+    out[:, n - k, 0], out[:, n - k, 1] = a.half(f1k[0] - tw[0]), a.half(tw[1] - f1k[1])
+    return a.store(out)
+
+
+def irfft(z: np.ndarray, t: KissTables) -> np.ndarray:
+    """kiss_fftri of (rows, ncfft + 1, 2) complex rows of the build's dtype -> (rows, fft_length), unscaled."""
+    a, n = t.arith, t.ncfft
+    z = a.load(z)
+    re, im = np.zeros((len(z), n), dtype=z.dtype), np.zeros((len(z), n), dtype=z.dtype)
+    re[:, 0] = a.fixdiv(a.add(z[:, 0, 0], z[:, n, 0]), 2)
+    im[:, 0] = a.fixdiv(a.sub(z[:, 0, 0], z[:, n, 0]), 2)
+    k = np.arange(1, n // 2 + 1)
+    fk_r, fk_i = a.fixdiv(z[:, k, 0], 2), a.fixdiv(z[:, k, 1], 2)
+    fnkc_r, fnkc_i = a.fixdiv(z[:, n - k, 0], 2), a.fixdiv(a.neg(z[:, n - k, 1]), 2)
+    fek = a.add(fk_r, fnkc_r), a.add(fk_i, fnkc_i)
+    tmp = a.sub(fk_r, fnkc_r), a.sub(fk_i, fnkc_i)
+    st = a.load(t.super_twiddles)
+    fok = a.cmul(tmp[0], tmp[1], st[k - 1, 0], st[k - 1, 1])
+    re[:, k], im[:, k] = a.add(fek[0], fok[0]), a.add(fek[1], fok[1])
+    # for k = ncfft / 2 both land on one bin: the difference, written second, stays
+    re[:, n - k], im[:, n - k] = a.sub(fek[0], fok[0]), a.times_minus_one(a.sub(fek[1], fok[1]))
+    re, im = re[:, t.order].copy(), im[:, t.order].copy()
+    _butterflies(re, im, t)
+    return a.store(np.stack([re, im], axis=2).reshape(len(z), 2 * n))
