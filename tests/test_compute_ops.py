@@ -2,6 +2,11 @@
 reference runtime equals TFLM byte for byte on N random inputs per case (int8 over the whole range, float with
 zeros, -0.0 and values large enough to overflow to infinity), and the generated C of all cases, merged into one
 library and built under ASan/UBSan, equals the reference runtime on the same inputs.
+
+The float UNIDIRECTIONAL_SEQUENCE_LSTM computes sigmoid and tanh with tinyc's own float math where TFLM calls
+glibc: with glibc's expf / tanhf substituted the reference runtime gives TFLM's bytes (the kernel's structure is
+exact); with tinyc's, the tests print how many values are byte-equal and bound the distance (LSTM_ULP_BOUND,
+LSTM_ABS_BOUND); the host C equals the reference byte for byte, as independent inferences and as a stream.
 """
 
 from __future__ import annotations
@@ -172,3 +177,110 @@ def test_refusals() -> None:
     case = transpose_conv("wide", "int8", (1, 2, 2, 70000), 1, (1, 1), (1, 1), "valid", (2, 2))
     with pytest.raises(GraphError, match="overflow"):
         case.graph.verify()
+
+
+def lstm_f32(rng: np.random.Generator, batch: int = 1, steps: int = 5, features: int = 7, units: int = 6,
+             time_major: bool = False, cell_clip: float = 0.0) -> Graph:
+    """A float32 UNIDIRECTIONAL_SEQUENCE_LSTM (weights scaled so the gates use the activations' whole range)."""
+    g = Graph("lstm_f32", source="lstm_f32 (single-op test)")
+    lead = (steps, batch) if time_major else (batch, steps)
+    g.add_tensor(Tensor("x", lead + (features,), "float32"))
+    g.add_tensor(Tensor("y", lead + (units,), "float32"))
+    inputs = [""] * 24
+    inputs[0] = "x"
+    for k in range(1, 9):
+        width = features if k <= 4 else units
+        w = rng.normal(0, 1.5 / np.sqrt(width), (units, width)).astype(np.float32)
+        g.add_tensor(Tensor(f"w{k}", (units, width), "float32", None, w))
+        inputs[k] = f"w{k}"
+        if k <= 4:
+            g.add_tensor(Tensor(f"b{k}", (units,), "float32", None, rng.normal(0, 0.5, units).astype(np.float32)))
+            inputs[11 + k] = f"b{k}"
+    state = {"dtype": "float32", "shape": (batch, units), "scale": None, "zero_point": None}
+    attrs = {"cell_clip": cell_clip, "proj_clip": 0.0, "time_major": time_major, "asymmetric_quantize_inputs": False,
+             "output_state": state, "cell_state": dict(state)}
+    g.nodes.append(Node("unidirectional_sequence_lstm", "lstm", inputs, ["y"], attrs))
+    g.inputs, g.outputs = ["x"], ["y"]
+    return g
+
+
+LSTM_F32 = {"batch_major": {}, "time_major_batch2_clip": {"batch": 2, "time_major": True, "cell_clip": 0.8},
+            "long_wide": {"steps": 12, "units": 16, "features": 10}}
+N_LSTM, N_SEQUENCE = 200, 40
+# Measured distances of tinyc's float LSTM (tinyc_expf / tinyc_tanhf) from TFLM's (glibc's expf / tanhf) over the
+# inputs below: the largest ulp distance (on values near 0, where an ulp is tiny) and the largest absolute one.
+LSTM_ULP_BOUND, LSTM_ABS_BOUND = 40000, 1e-6
+
+
+def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def ordered(v: np.ndarray) -> np.ndarray:
+        i = v.astype(np.float32).view(np.int32).astype(np.int64)
+        return np.where(i < 0, -(i & 0x7FFFFFFF), i)
+    return np.abs(ordered(a) - ordered(b))
+
+
+def lstm_plan(kwargs: dict, folder: Path):  # noqa: ANN201
+    from tinyc.pipeline import build_plan
+
+    path = folder / f"lstm_{abs(hash(tuple(sorted(kwargs.items()))))}.tflite"
+    write_tflite(lstm_f32(np.random.default_rng(5), **kwargs), path)
+    plan = build_plan(path)
+    t = plan.graph.tensor(plan.graph.inputs[0])
+    x = np.random.default_rng(9).normal(0, 1.5, (N_LSTM, *t.shape)).astype(np.float32)
+    x.reshape(N_LSTM, -1)[0, :3] = (0.0, -0.0, 40.0)
+    return path, plan, x
+
+
+@pytest.mark.parametrize("variant", list(LSTM_F32))
+def test_lstm_f32_is_tflm_with_libm_math(variant: str, tmp_path: Path, monkeypatch) -> None:
+    """The float kernel's structure, exactly: with glibc's expf / tanhf in place of tinyc's, the reference runtime
+    gives TFLM's bytes (so every other difference is in the last bits of those two functions)."""
+    import ctypes
+    import ctypes.util
+
+    from tests.helpers import tflm_outputs
+    from tinyc.ops import unidirectional_sequence_lstm as lstm
+    from tinyc.runtime import run_plan
+
+    name = ctypes.util.find_library("m")
+    if name is None:
+        pytest.skip("no libm to load")
+    libm = ctypes.CDLL(name)
+    for fn in (libm.expf, libm.tanhf):
+        fn.restype, fn.argtypes = ctypes.c_float, [ctypes.c_float]
+    vexp = np.vectorize(lambda v: libm.expf(float(v)), otypes=[np.float32])
+    vtanh = np.vectorize(lambda v: libm.tanhf(float(v)), otypes=[np.float32])
+
+    def logistic(x: np.ndarray) -> np.ndarray:  # TFLM's reference Logistic with std::exp
+        x = np.asarray(x, np.float32)
+        with np.errstate(all="ignore"):
+            y = np.where(x < np.float32(-9.0), vexp(x), np.float32(1) / (np.float32(1) + vexp(-x)))
+            return np.where(x > np.float32("16.619047164916992188"), np.float32(1), y).astype(np.float32)
+
+    monkeypatch.setattr(lstm, "logisticf", logistic)
+    monkeypatch.setattr(lstm, "tanhf", lambda x: vtanh(np.asarray(x, np.float32)))
+    path, plan, x = lstm_plan(LSTM_F32[variant], tmp_path)
+    x = x[:30]
+    ref = run_plan(plan, [x])[plan.graph.outputs[0]]
+    assert same_bytes(ref, tflm_outputs(path, x)).all()
+
+
+@pytest.mark.parametrize("variant", list(LSTM_F32))
+def test_lstm_f32_vs_tflm_and_c(variant: str, tmp_path: Path) -> None:
+    from tests.helpers import tflm_outputs
+    from tests.test_recurrent_ops import host_outputs
+    from tinyc.runtime import run_plan, run_sequence
+
+    path, plan, x = lstm_plan(LSTM_F32[variant], tmp_path)
+    out = plan.graph.outputs[0]
+    ref = run_plan(plan, [x])[out]
+    seq = run_sequence(plan, [x[:N_SEQUENCE]])[out]
+    for what, ours, theirs in (("independent", ref, tflm_outputs(path, x)),
+                               ("sequence", seq, tflm_outputs(path, x[:N_SEQUENCE], sequence=True))):
+        ulp = ulp_distance(ours, theirs)
+        print(f"lstm_f32 {variant} {what}: {int(np.count_nonzero(ulp == 0))}/{ulp.size} values byte-equal to TFLM, "
+              f"max {int(ulp.max())} ulp, max |diff| {float(np.abs(ours - theirs).max()):.2e}")
+        assert ulp.max() <= LSTM_ULP_BOUND and np.abs(ours - theirs).max() <= LSTM_ABS_BOUND
+    assert same_bytes(host_outputs(plan, x, tmp_path), ref).all()
+    assert same_bytes(host_outputs(plan, x[:N_SEQUENCE], tmp_path, sequence=True), seq).all()
+    assert not same_bytes(seq, ref[:N_SEQUENCE]).all(), "the state made no difference: the test cannot tell"

@@ -1,5 +1,6 @@
 """UNIDIRECTIONAL_SEQUENCE_LSTM as TFLM's kernel (lstm_eval.h, lstm_eval_common.cc): the standard LSTM (no
-CIFG, peephole, projection or layer norm: TFLM refuses those), int8 activations with an int16 cell state.
+CIFG, peephole, projection or layer norm: TFLM refuses those), int8 activations with an int16 cell state, or
+float32 throughout.
 
 Per time step, with the hidden state h and cell state c of the previous step:
     gate = act(FC(x_t) + FC(h))   for the input, forget, cell (act tanh) and output (act sigmoid) gates
@@ -8,8 +9,14 @@ int8: each FC yields int16 in Q3.12 (saturated), their sum is saturated, sigmoid
 table functions (Q0.15 out), the products are requantized by MultiplyByQuantizedMultiplier to the cell
 state's scale (a power of two) and to h's int8 scale and zero point.
 
+float32: each FC sums from 0.0f in k order, adds its bias (0.0f for the recurrent FC, which has none) and is
+clamped to +-FLT_MAX (TFLM's activation range for "none"), the two are added, then sigmoid / tanh; the products
+f * c, i * g and tanh(c) * o are clamped to +-FLT_MAX too, the cell clip is std::max(std::min(clip, c), -clip).
+TFLM calls libm's expf / tanhf there; tinyc uses its own (tinyc/ops/_mathf.py, the same bits in the C on every
+core), so float outputs may differ from TFLM's in the last bits (measured in tests/test_compute_ops.py).
+
 h and c are the op's persistent state (TFLite's variable tensors 18 and 19): kept between invocations,
-reset to h's zero point and 0.
+reset to h's zero point and 0 (float: 0.0).
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ from tinyc.lower.plan import State, Step
 from tinyc.numerics import multiply_by_quantized_multiplier as mbqm
 from tinyc.numerics import quantize_multiplier
 from tinyc.ops import OpDef, expect, register
+from tinyc.ops._float import clamp
 from tinyc.ops._lut16 import logistic_s16, tanh_s16
+from tinyc.ops._mathf import logisticf, tanhf
 
 GATES = ("input", "forget", "cell", "output")  # the order of the packed weights and of the kernel's gates
 INPUT_WEIGHTS = (1, 2, 3, 4)  # TFLite input index of each gate's input-to-gate weights
@@ -33,6 +42,7 @@ UNSUPPORTED = {9: "peephole", 10: "peephole", 11: "peephole", 16: "projection", 
                20: "layer norm", 21: "layer norm", 22: "layer norm", 23: "layer norm"}
 GATE_INPUT_SCALE = 2.0**-12  # FC outputs: Q3.12
 GATE_OUTPUT_SCALE = 2.0**-15  # sigmoid / tanh outputs: Q0.15
+FLT_MAX = float(np.finfo(np.float32).max)
 
 
 def sat16(x: np.ndarray) -> np.ndarray:
@@ -87,6 +97,39 @@ def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
             cell.astype(np.int16).reshape((n,) + tuple(p["c_shape"]))]
 
 
+def _fc_f32(x: np.ndarray, w: np.ndarray, bias: np.ndarray | float) -> np.ndarray:
+    """TFLM's float FullyConnected of x [..., K] by w [S, K]: from 0.0f, k ascending, + bias, clamped."""
+    acc = np.zeros(x.shape[:-1] + (w.shape[0],), np.float32)
+    for k in range(x.shape[-1]):
+        acc = acc + x[..., k:k + 1] * w[:, k]
+    return clamp(acc + np.float32(bias) if np.isscalar(bias) else acc + bias, -FLT_MAX, FLT_MAX)
+
+
+def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    p, c = step.params, step.consts
+    x, h, cell = inputs
+    x = time_major_view(x.astype(np.float32), p["time_major"])  # (N, T, B, I)
+    h = h.astype(np.float32).reshape(len(h), p["batch"], p["units"])
+    cell = cell.astype(np.float32).reshape(h.shape)
+    clip = np.float32(p["cell_clip"])
+    outputs = []
+    with np.errstate(all="ignore"):
+        for t in range(x.shape[1]):
+            pre = [_fc_f32(x[:, t], c["w_in"][g], c["bias"][g]) + _fc_f32(h, c["w_rec"][g], 0.0) for g in range(4)]
+            i, f, o = (logisticf(pre[k]) for k in (0, 1, 3))
+            g = tanhf(pre[2])
+            cell = clamp(f * cell, -FLT_MAX, FLT_MAX) + clamp(i * g, -FLT_MAX, FLT_MAX)
+            if clip > 0:  # std::max(std::min(clip, c), -clip): NaN becomes +clip
+                cell = np.where(cell < clip, cell, clip)
+                cell = np.where(cell < -clip, -clip, cell).astype(np.float32)
+            h = clamp(tanhf(cell) * o, -FLT_MAX, FLT_MAX)
+            outputs.append(h)
+    y = time_major_view(np.stack(outputs, axis=1), p["time_major"])
+    n = len(y)
+    return [y.reshape((n,) + tuple(p["out_shape"])), h.reshape((n,) + tuple(p["h_shape"])),
+            cell.reshape((n,) + tuple(p["c_shape"]))]
+
+
 def _scale(graph: Graph, name: str) -> float:
     return graph.tensor(name).quant.s
 
@@ -105,7 +148,7 @@ def _state_info(node: Node, key: str) -> dict:
 class UnidirectionalSequenceLstm(OpDef):
     name = "unidirectional_sequence_lstm"
     arity = (24, 24)
-    kernels = {"unidirectional_sequence_lstm_s8": run_s8}
+    kernels = {"unidirectional_sequence_lstm_s8": run_s8, "unidirectional_sequence_lstm_f32": run_f32}
 
     def sizes(self, node: Node, graph: Graph) -> tuple[int, int, int, int]:
         """(batch, time steps, input features, units)."""
@@ -135,8 +178,15 @@ class UnidirectionalSequenceLstm(OpDef):
         for info, what in ((h, "output state"), (c, "cell state")):
             expect(int(np.prod(info["shape"])) == b * units, node, f"{what} must hold {b} x {units} values")
         expect(x.dtype == y.dtype == h["dtype"], node, "input, output and output state must share one dtype")
-        expect(x.dtype == "int8", node, f"{x.dtype} LSTMs are not supported yet (int8 with an int16 cell state is)")
         expect(float(node.attrs.get("cell_clip", 0.0)) >= 0, node, "cell_clip must be >= 0")
+        if x.dtype == "float32":
+            for k in INPUT_WEIGHTS + RECURRENT_WEIGHTS + BIASES:
+                expect(graph.tensor(node.inputs[k]).dtype == "float32", node, f"input {k} of a float LSTM must be "
+                       "float32 (hybrid LSTMs are not supported)")
+            expect(c["dtype"] == "float32", node, "a float LSTM needs a float32 cell state")
+            return
+        expect(x.dtype == "int8", node, f"{x.dtype} LSTMs are not supported (int8 with an int16 cell state and "
+                                        "float32 are)")
         expect(c["dtype"] == "int16", node, "an int8 LSTM needs an int16 cell state")
         expect(h["scale"] is not None and c["scale"] is not None and x.quant is not None, node,
                "int8 input and states need quantization parameters")
@@ -167,6 +217,15 @@ class UnidirectionalSequenceLstm(OpDef):
         cell_clip = float(np.float32(node.attrs.get("cell_clip", 0.0)))
         step = Step("unidirectional_sequence_lstm_s8", node.name, [node.inputs[0]], [node.outputs[0]], params,
                     macs=self.macs(node, graph))
+        if graph.tensor(node.inputs[0]).dtype == "float32":
+            step.kernel = "unidirectional_sequence_lstm_f32"
+            params |= {"cell_clip": cell_clip, "act_min": -FLT_MAX, "act_max": FLT_MAX}
+            step.consts = {"w_in": w_in.astype(np.float32), "w_rec": w_rec.astype(np.float32),
+                           "bias": bias.astype(np.float32)}
+            step.state = [State(f"{node.name}:output_state", "float32", tuple(h["shape"]), 0.0),
+                          State(f"{node.name}:cell_state", "float32", tuple(c["shape"]), 0.0)]
+            step.scratch = 4 * b * units * 4  # the four gates, float
+            return step
         # TFLM's PrepareGateParametersInteger / CreateGateParams / CreateInterGateMulParams
         x_scale, x_zp = _scale(graph, node.inputs[0]), graph.tensor(node.inputs[0]).quant.zp
         h_scale, h_zp, c_scale = float(np.float32(h["scale"])), int(h["zero_point"]), float(np.float32(c["scale"]))
