@@ -106,9 +106,9 @@ def _only(plan: Plan, outputs: list[np.ndarray]) -> np.ndarray:
 
 
 def model_name(plan: Plan) -> str:
-    from tinyc.codegen import c_identifier
+    from tinyc.codegen.cformat import model_identifier
 
-    return c_identifier(plan.graph.name).lower()
+    return model_identifier(plan.graph.name)
 
 
 def compile_library(plan: Plan, out_dir: Path, board_id: str = "host", name: str | None = None) -> dict:

@@ -7,6 +7,7 @@ The folder is ``boards/`` at the repository root, or ``$TINYC_BOARDS_DIR``. Any 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,8 @@ class _Validator:
     def string(self, value: Any, field: str, choices: tuple[str, ...] | None = None) -> str:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(field, "must be a non-empty string")
+        if not (value.isascii() and value.isprintable()):  # board text goes into platformio.ini and C comments
+            raise self.fail(field, "must be one line of printable ASCII")
         if choices is not None and value not in choices:
             raise self.fail(field, f"must be one of {', '.join(choices)} (got '{value}')")
         return value
@@ -202,6 +205,8 @@ class _Validator:
             raise TinycError(f"{_shown(self.path)}: must be a YAML mapping of board fields")
         data = self.mapping(data, "<top>", _FIELDS, optional=("notes",))
         board_id = self.string(data["id"], "id")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", board_id):  # it names files, env sections and QEMU boards
+            raise self.fail("id", f"must be lower-case letters, digits, '.', '_' and '-' (got {board_id!r})")
         if board_id != self.path.stem:
             raise self.fail("id", f"must match the file name ('{self.path.stem}', got '{board_id}')")
         core = self.string(data["core"], "core", tuple(CORES))

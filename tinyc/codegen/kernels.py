@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import jinja2
 import numpy as np
 
-from tinyc.codegen.cformat import c_identifier, c_type
+from tinyc.codegen.cformat import c_comment, c_identifier, c_type
 from tinyc.codegen.render import template_exists
 from tinyc.errors import TinycError
 from tinyc.lower.plan import Buffer, Plan, Step
@@ -37,7 +37,7 @@ class Call:
     """One line of the run function: a kernel call or a copy."""
 
     code: str
-    comment: str
+    comment: str  # its comment's text, printed as is: any model text in it has gone through c_comment
 
 
 @dataclass
@@ -294,7 +294,7 @@ def step_calls(kernels: KernelSet, step: Step, step_id: str) -> tuple[list[Call]
         if plan.buffers.get(src) == plan.buffers.get(dst):
             return [], None
         nbytes = graph.tensor(dst).nbytes
-        copy = Call(f"memcpy({ptr(dst)}, {ptr(src)}, {nbytes});", f"{step.node}: {step.kernel} (copy)")
+        copy = Call(f"memcpy({ptr(dst)}, {ptr(src)}, {nbytes});", f"{c_comment(step.node)}: {step.kernel} (copy)")
         return [copy], None
     fn = kernels.function_for(step)
     args = [ptr(n) for n in step.inputs] + [ptr(n) for n in step.outputs]
@@ -310,4 +310,4 @@ def step_calls(kernels: KernelSet, step: Step, step_id: str) -> tuple[list[Call]
             for path, size in scratch_by_path(step).items():
                 kernels.static_scratch_paths[path] = max(kernels.static_scratch_paths.get(path, 0), size)
             args.append("tinyc_scratch")
-    return [Call(f"{fn}({', '.join(args)});", f"{step.node}: {step.kernel}")], fn
+    return [Call(f"{fn}({', '.join(args)});", f"{c_comment(step.node)}: {step.kernel}")], fn

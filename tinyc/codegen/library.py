@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 import tinyc
-from tinyc.codegen.cformat import c_identifier, c_initializer, c_type
+from tinyc.codegen.cformat import c_comment, c_identifier, c_initializer, c_type
 from tinyc.codegen.kernels import (
     PATHS,
     Call,
@@ -44,6 +44,7 @@ class IOTensor:
 @dataclass
 class WeightArray:
     name: str
+    node: str  # the step's node name (model text: printed through c_comment)
     ctype: str
     length: int
     nbytes: int
@@ -63,17 +64,9 @@ def io_tensors(graph: Graph, kind: str, names: list[str], model_macro: str) -> l
 
 
 def step_ids(plan: Plan) -> list[str]:
-    """A unique C identifier per step, from its node name."""
-    seen: set[str] = set()
-    ids = []
-    for step in plan.steps:
-        base = c_identifier(step.node)
-        ident, n = base, 1
-        while ident in seen:
-            ident, n = f"{base}_{n}", n + 1
-        seen.add(ident)
-        ids.append(ident)
-    return ids
+    """A unique C identifier per step: its position (`s0`, `s1`, ...), never its node's name, so no model text
+    reaches the C outside c_comment."""
+    return [f"s{k}" for k in range(len(plan.steps))]
 
 
 def weight_arrays(plan: Plan, ids: list[str]) -> list[WeightArray]:
@@ -81,7 +74,7 @@ def weight_arrays(plan: Plan, ids: list[str]) -> list[WeightArray]:
     for step, sid in zip(plan.steps, ids, strict=True):
         for key, arr in emitted_consts(step).items():
             arr = np.ascontiguousarray(arr)
-            arrays.append(WeightArray(f"tinyc_w_{sid}_{c_identifier(key)}", c_type(arr.dtype),
+            arrays.append(WeightArray(f"tinyc_w_{sid}_{c_identifier(key)}", step.node, c_type(arr.dtype),
                                       max(arr.size, 1), arr.nbytes, c_initializer(arr)))
     return arrays
 
@@ -94,14 +87,14 @@ def io_copies(plan: Plan, inputs: list[IOTensor], outputs: list[IOTensor]) -> tu
         buf = plan.buffers.get(io.name)
         if buf is not None and buf != Buffer("input", index=k):
             dst = buffer_pointer(buf, io.ctype, n_in, n_out)
-            pre.append(Call(f"memcpy({dst}, {io.arg}, {io.nbytes});", f"input '{io.name}' lives elsewhere"))
+            pre.append(Call(f"memcpy({dst}, {io.arg}, {io.nbytes});", f"input '{c_comment(io.name)}' lives elsewhere"))
     for k, io in enumerate(outputs):
         buf = plan.buffers.get(io.name)
         if buf is None:
             raise TinycError(f"graph output '{io.name}' has no planned buffer (run plan_memory first)")
         if buf != Buffer("output", index=k):
             src = buffer_pointer(buf, io.ctype, n_in, n_out)
-            post.append(Call(f"memcpy({io.arg}, {src}, {io.nbytes});", f"output '{io.name}'"))
+            post.append(Call(f"memcpy({io.arg}, {src}, {io.nbytes});", f"output '{c_comment(io.name)}'"))
     return pre, post
 
 

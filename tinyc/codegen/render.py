@@ -1,23 +1,21 @@
-"""The Jinja2 environment of the C templates, with filters for C literals and comments."""
+"""The Jinja2 environment of the C templates, with filters for C literals and (model text in) comments."""
 
 from __future__ import annotations
 
 import functools
 import math
-import re
 from pathlib import Path
 
 import jinja2
 
-from tinyc.codegen.cformat import c_float, c_int
+from tinyc.codegen.cformat import c_comment, c_float, c_int
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def comment(text: object) -> str:
-    """Text safe inside a one-line /* */ comment: printable ASCII, no comment end, no trigraphs."""
-    s = re.sub(r"[^\x20-\x7e]", "?", str(text))
-    return s.replace("*/", "* /").replace("/*", "/ *").replace("??", "?_?").replace("\\", "/")
+def file_name(path: object) -> str:
+    """The last part of a path (the folders a model came from are no business of the generated C)."""
+    return Path(str(path)).name
 
 
 def c_scalar(value: object) -> str:
@@ -46,7 +44,8 @@ def environment() -> jinja2.Environment:
     env.filters["c"] = c_scalar
     env.filters["ci"] = c_int
     env.filters["cf"] = c_float
-    env.filters["comment"] = comment
+    env.filters["comment"] = c_comment  # every model-derived text in a template goes through it
+    env.filters["file_name"] = file_name
     env.globals["is_finite"] = is_finite
     return env
 

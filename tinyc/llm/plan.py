@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tinyc.codegen.cformat import model_name_problem
 from tinyc.errors import InputError
 from tinyc.llm.mathf import rope_tables
 from tinyc.llm.model import LlamaConfig, LlamaModel
@@ -77,8 +78,9 @@ def lower(model: LlamaModel, scheme: QuantScheme | None = None, context: int | N
     context = c.seq_len if context is None else int(context)
     if not 0 < context <= c.seq_len:
         raise InputError(f"context {context} outside 1..{c.seq_len} (the checkpoint's seq_len)")
-    if not name.isidentifier():
-        raise InputError(f"model name '{name}' is not a C identifier")
+    problem = model_name_problem(name, harness=False)
+    if problem is not None:
+        raise InputError(f"model name {name[:60]!r} {problem}")
     if scheme.kv == "int8":
         g = scheme.kv_group or c.kv_dim
         if g % c.head_size or c.kv_dim % g:
