@@ -614,10 +614,11 @@ class Result:
     detail: str
 
 
-def run_parallel(n: int, base_seed: int, workers: int, timeout: int,
-                 progress: Callable[[Result], None]) -> list[Result]:
+def run_parallel(n: int, base_seed: int, workers: int, timeout: int, progress: Callable[[Result], None],
+                 deadline: float = float("inf")) -> list[Result]:
     """Mutants 0..n-1 over `workers` child processes; a child that dies or stalls is restarted after the
-    mutant it was on (recorded as a signal or a hang)."""
+    mutant it was on (recorded as a signal or a hang). At `deadline` (time.monotonic()) the children are
+    stopped and the mutants finished so far returned."""
     import selectors
     import subprocess
     import time
@@ -652,6 +653,11 @@ def run_parallel(n: int, base_seed: int, workers: int, timeout: int,
     for w in range(min(workers, n)):
         spawn(w, w)
     while procs:
+        if time.monotonic() > deadline:
+            for st in procs.values():
+                st["proc"].kill()
+                st["proc"].wait()
+            break
         for key, _ in sel.select(timeout=5):
             w = key.data
             st = procs[w]
@@ -678,13 +684,14 @@ def run_parallel(n: int, base_seed: int, workers: int, timeout: int,
     return sorted(results, key=lambda r: r.index)
 
 
-def report(results: list[Result], seconds: float, workers: int, base_seed: int) -> str:
+def report(results: list[Result], seconds: float, workers: int, base_seed: int, planned: int) -> str:
     kinds = sorted({r.kind for r in results}, key=lambda k: (k not in BYTE_KINDS, k))
     table = Counter((r.kind, r.outcome) for r in results)
     lines = [
         "# Fuzzing tinyc with mutants of the reference models",
         "",
-        f"`benchmarks/fuzz.py --mutants {len(results)} --workers {workers} --seed {base_seed}`: "
+        f"`benchmarks/fuzz.py --mutants {planned:,} --workers {workers} --seed {base_seed}`"
+        + (f" (stopped after {seconds / 60:.0f} min)" if len(results) < planned else "") + ": "
         f"{len(results):,} mutants of {len({r.seed for r in results})} files of ../shared/models "
         f"(.tflite, .onnx, the llama2.c checkpoint and tokenizer), {seconds / 60:.1f} min on {workers} workers "
         f"({len(results) / max(seconds, 1e-9):.1f} mutants/s). Each mutant goes through what the CLI does: "
@@ -727,6 +734,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=int, default=60, help="seconds per mutant before it counts as a hang")
+    ap.add_argument("--max-minutes", type=float, default=float("inf"),
+                    help="stop after this long and report the mutants finished so far")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "fuzz.md")
     args = ap.parse_args(argv)
     if not MODELS.is_dir():
@@ -744,8 +753,9 @@ def main(argv: list[str] | None = None) -> int:
             if r.outcome not in ("ok", "clean error"):
                 tqdm.write(f"{r.index} {r.seed} {r.kind}: {r.outcome}: {r.detail}")
 
-        results = run_parallel(args.mutants, args.seed, args.workers, args.timeout, progress)
-    text = report(results, time.monotonic() - t0, args.workers, args.seed)
+        results = run_parallel(args.mutants, args.seed, args.workers, args.timeout, progress,
+                               t0 + 60 * args.max_minutes)
+    text = report(results, time.monotonic() - t0, args.workers, args.seed, args.mutants)
     args.out.write_text(text)
     print(text)
     return 0 if all(r.outcome in ("ok", "clean error") for r in results) else 1

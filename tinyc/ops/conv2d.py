@@ -44,13 +44,13 @@ def folded_bias(graph: Graph, node: Node, weights: np.ndarray, channel_axis: int
     sums = np.moveaxis(weights, channel_axis, 0).reshape(weights.shape[channel_axis], -1).astype(np.int64).sum(1)
     bias = np.zeros_like(sums)
     if len(node.inputs) > 2 and node.inputs[2]:
-        bias += graph.tensor(node.inputs[2]).data.astype(np.int64)
+        bias += graph.tensor(node.inputs[2]).data.astype(np.int64).reshape(-1)
     return (bias - zp_in * sums).astype(np.int32)
 
 
 def float_bias(graph: Graph, node: Node, n_out: int) -> np.ndarray:
     if len(node.inputs) > 2 and node.inputs[2]:
-        return graph.tensor(node.inputs[2]).data.astype(np.float32)
+        return graph.tensor(node.inputs[2]).data.astype(np.float32).reshape(-1)
     return np.zeros(n_out, np.float32)
 
 
