@@ -10,6 +10,7 @@ import tflite
 from tflite.BuiltinOperator import BuiltinOperator
 
 from tinyc.errors import PATH_MAX, ModelError, TinycError, UnsupportedOpError, shown
+from tinyc.frontends.tflite_compute import refuse_resource_variables
 from tinyc.frontends.tflite_signal import signal_converter
 from tinyc.ir import Graph, Node, Quant, Tensor
 from tinyc.ir.graph import check_shape, check_tensor
@@ -41,6 +42,7 @@ class _Reader:
     def __init__(self, data: bytes, path: Path):
         self.path = path
         self.model = tflite.Model.GetRootAsModel(data, 0)
+        refuse_resource_variables(self.model, len(data), path)
         if self.model.SubgraphsLength() != 1:
             raise ModelError(f"{path}: expected one subgraph, found {self.model.SubgraphsLength()}")
         self.sub = self.model.Subgraphs(0)
