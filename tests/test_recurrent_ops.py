@@ -41,7 +41,8 @@ def tflm_tensors(path: Path, batch: np.ndarray, names: list[str]) -> dict[str, n
     import tflite
 
     sub = tflite.Model.GetRootAsModel(path.read_bytes(), 0).Subgraphs(0)
-    index = {(sub.Tensors(i).Name() or b"").decode(): i for i in range(sub.TensorsLength())}
+    # tensors without a name are t<index>, as the TFLite frontend names them
+    index = {(sub.Tensors(i).Name() or b"").decode() or f"t{i}": i for i in range(sub.TensorsLength())}
     interp = tflm_runtime.Interpreter.from_file(
         str(path), intrepreter_config=tflm_runtime.InterpreterConfig.kPreserveAllTensors)
     out: dict[str, list[np.ndarray]] = {name: [] for name in names}
@@ -104,8 +105,9 @@ def test_zoo_model_equals_tflm(model: str, models_dir: Path, tmp_path: Path) -> 
           f"({len(recurrent)} recurrent tensors compared too)")
 
 
-@pytest.mark.parametrize("model", ["tflm_dtln_noise_suppression", "tflm_mnist_lstm_int8",
-                                   "tflm_keyword_scrambled_8bit"])
+# not tflm_keyword_scrambled_8bit: its scrambled weights give the same output for every input and state, so a
+# stream cannot be told from independent inferences there (its SVDF tensors are compared in the test above)
+@pytest.mark.parametrize("model", ["tflm_dtln_noise_suppression", "tflm_mnist_lstm_int8"])
 def test_zoo_sequence_equals_tflm(model: str, models_dir: Path, tmp_path: Path) -> None:
     """N_SEQUENCE invocations without reset: the state carried from each to the next as in TFLM."""
     path, plan = zoo_plan(models_dir, model)
