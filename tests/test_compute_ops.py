@@ -177,6 +177,11 @@ def test_refusals() -> None:
     case = transpose_conv("wide", "int8", (1, 2, 2, 70000), 1, (1, 1), (1, 1), "valid", (2, 2))
     with pytest.raises(GraphError, match="overflow"):
         case.graph.verify()
+    case = transpose_conv("hybrid", "float32", (1, 2, 2, 3), 2, (3, 3), (2, 2), "same", (4, 4))
+    w = case.graph.tensor("w")
+    w.dtype, w.data, w.quant = "int8", np.ones(w.shape, np.int8), q(0.1)
+    with pytest.raises(GraphError, match="hybrid"):
+        case.graph.verify()
 
 
 def lstm_f32(rng: np.random.Generator, batch: int = 1, steps: int = 5, features: int = 7, units: int = 6,

@@ -116,6 +116,8 @@ class TransposeConv(OpDef):
         expect(all(isinstance(v, int | np.integer) and 1 <= v <= MAX_WINDOW for v in (sh, sw)), node,
                f"strides must be integers in 1..{MAX_WINDOW}")
         activation_of(node)
+        expect(x.dtype != "float32" or w.dtype == "float32", node,
+               f"float activations need float32 weights, got {w.dtype} (TFLM has no hybrid TRANSPOSE_CONV)")
         check_weighted(node, graph, w.shape[0], 0)
         if x.dtype == "int8":
             count = max_taps(w.shape[1], sh) * max_taps(w.shape[2], sw) * w.shape[3]
