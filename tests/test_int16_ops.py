@@ -1,10 +1,11 @@
 """int16 activations (TFLite's 16x8 scheme: int16 with zero point 0, int8 symmetric weights) for CONV_2D,
-DEPTHWISE_CONV_2D and FULLY_CONNECTED: a single-op .tflite per op and variant (int64 bias: TFLM's int64
-accumulator and requantization; int32 or no bias: its int32 path; per-channel and per-tensor weights, strides,
-dilation, SAME/VALID, depth multipliers, fused activations, multipliers above 1; the two accumulator paths
-differ by one on some outputs, so each case tells them apart), written by tinyc's exporter;
-the reference runtime equals TFLM byte for byte on N random inputs per case (the int16 extremes included), and
-the generated C of all cases, merged into one library, equals the reference runtime under ASan/UBSan."""
+DEPTHWISE_CONV_2D and FULLY_CONNECTED, and ADD and MUL (the binary family): a single-op .tflite per op and
+variant, written by tinyc's exporter (int64 or no bias: TFLM's int64 accumulator and requantization; int32
+bias: its int32 path -- the two differ by one on some outputs, so each case tells them apart; per-channel and
+per-tensor weights, strides, dilation, SAME/VALID, depth multipliers, fused activations, multipliers above 1;
+ADD/MUL with equal and different scales, broadcasting, constant operands). The reference runtime equals TFLM
+byte for byte on N random inputs per case (the int16 extremes included), and the generated C of all cases,
+merged into one library, equals the reference runtime under ASan/UBSan."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.single_op import merge, random_input, tflm_run
+from tests.single_op import Case, case_graph, merge, random_input, tflm_run
 from tests.test_codegen import SANITIZE, build, generate_into, run_exe
 from tinyc.errors import GraphError, UnsupportedDtypeError
 from tinyc.export import write_tflite
@@ -97,6 +98,30 @@ CASES = [
 ]
 
 
+def binary(cid: str, op: str, a: tuple | np.ndarray, b: tuple | np.ndarray, y: tuple, act: str = "none",
+           s_out: float = 0.002, s_b: float | None = None) -> Graph:
+    """An int16 ADD or MUL (through the binary family); `s_b` gives the second operand its own scale."""
+    spec = [x if isinstance(x, np.ndarray) else (x, "int16") for x in (a, b)]
+    g = case_graph(Case(cid, op, spec, [(y, "int16")], {"activation": act}, quant_out=(s_out, 0)))
+    if s_b is not None:
+        g.tensor("x1").quant = Quant(np.float32([s_b]), np.int32([0]))
+    g.name = cid
+    return g
+
+
+CONST = np.random.default_rng(5).integers(-32768, 32768, size=(1, 1, 4)).astype(np.int16)
+CASES += [
+    binary("add_same", "add", (1, 5, 4), (1, 5, 4), (1, 5, 4)),
+    binary("add_scales_relu", "add", (1, 6, 3), (1, 6, 3), (1, 6, 3), "relu", s_out=0.0015, s_b=0.0004),
+    binary("add_broadcast", "add", (2, 1, 4), (1, 3, 1), (2, 3, 4), s_b=0.003, s_out=0.004),
+    binary("add_const_relu6", "add", (1, 3, 4), CONST, (1, 3, 4), "relu6"),
+    binary("mul_same", "mul", (1, 5, 4), (1, 5, 4), (1, 5, 4), s_out=0.03),
+    binary("mul_broadcast_relu_n1", "mul", (1, 4, 1), (1, 1, 6), (1, 4, 6), "relu_n1_to_1", s_out=0.0001),
+    binary("mul_const_scales", "mul", (2, 3, 4), CONST, (2, 3, 4), s_out=0.005),
+    binary("mul_scales_relu", "mul", (1, 7), (1, 7), (1, 7), "relu", s_out=0.00002, s_b=0.00001),
+]
+
+
 @pytest.fixture(scope="module")
 def checked(tmp_path_factory) -> list[Graph]:
     folder: Path = tmp_path_factory.mktemp("int16")
@@ -105,10 +130,11 @@ def checked(tmp_path_factory) -> list[Graph]:
         path = folder / f"{g.name}.tflite"
         write_tflite(g, path)
         graph = load_model(path)
-        xs = [random_input(graph.tensor(graph.inputs[0]), N, np.random.default_rng(100 + k))]
+        rng = np.random.default_rng(100 + k)
+        xs = [random_input(graph.tensor(name), N, rng) for name in graph.inputs]
         want = tflm_run(path, xs, 1)[0].reshape(N, -1)
         plan = plan_memory(lower(graph))
-        assert plan.steps[0].kernel.endswith("_s16")
+        assert plan.steps[0].kernel.endswith("_s16") or plan.steps[0].params.get("dtype") == "int16"
         got = run_plan(plan, xs)[graph.outputs[0]].reshape(N, -1)
         assert got.dtype == want.dtype == np.int16
         bad = np.flatnonzero(np.any(got != want, axis=1))
@@ -120,11 +146,11 @@ def checked(tmp_path_factory) -> list[Graph]:
 
 
 def test_reference_equals_tflm(checked) -> None:
-    assert len(checked) == len(CASES) == 14  # each compared byte for byte on N inputs in the fixture
+    assert len(checked) == len(CASES) == 22  # each compared byte for byte on N inputs in the fixture
 
 
 def test_accumulator_paths(checked) -> None:
-    acc64 = {g.name: lower(g).steps[0].params["acc64"] for g in checked}
+    acc64 = {g.name: lower(g).steps[0].params.get("acc64") for g in checked}
     assert acc64["conv_same_i64"] and acc64["dw_nobias_dil"] and acc64["fc_i64"] and acc64["conv_nobias"]
     assert not acc64["conv_i32_pertensor"] and not acc64["fc_rows_i32_pertensor"]
 
@@ -150,3 +176,12 @@ def test_generated_c_equals_reference(checked, tmp_path) -> None:
 def test_refused(kwargs: dict, error: type, match: str) -> None:
     with pytest.raises(error, match=match):
         weighted("bad", **kwargs).verify()
+
+
+def test_binary_refusals() -> None:
+    with pytest.raises(GraphError, match="zero point 0"):
+        case_graph(Case("zp", "mul", [((1, 4), "int16")] * 2, [((1, 4), "int16")], quant_out=(0.01, 3)))
+    with pytest.raises(GraphError, match="not below 1"):
+        binary("big", "add", (1, 4), (1, 4), (1, 4), s_out=1e-9)
+    with pytest.raises(UnsupportedDtypeError, match="int16"):
+        case_graph(Case("sub", "sub", [((1, 4), "int16")] * 2, [((1, 4), "int16")], quant_out=(0.01, 0)))

@@ -1,4 +1,4 @@
-"""The binary element-wise family: how ADD (when it broadcasts two activations, or on int32), SUB, MUL, DIV,
+"""The binary element-wise family: how ADD (when it broadcasts two activations, or on int32/int16), SUB, MUL, DIV,
 MAXIMUM, MINIMUM and SQUARED_DIFFERENCE run.
 
 Either operand may be an activation or a constant, of any shape that broadcasts to the output (numpy's rule,
@@ -18,6 +18,7 @@ import numpy as np
 
 from tinyc.ir import Graph, Node, Quant, Tensor
 from tinyc.lower.plan import Step
+from tinyc.numerics import activation_range
 from tinyc.ops import REGISTRY, OpDef, expect
 from tinyc.ops._common import activation_of, output_bounds, quant
 
@@ -70,9 +71,9 @@ def run_binary(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     ins = iter(inputs)
     a, b = (operand(step.consts[k], rank, False) if k in step.consts else operand(next(ins), rank, True)
             for k in ("a", "b"))
-    if p["dtype"] == "int8":
+    if p["dtype"] in ("int8", "int16"):  # int16: the int8 arithmetic with int16 parameters (TFLM's 16x8 ADD/MUL)
         v = op.s8(a.astype(np.int64) - p["a_zp"], b.astype(np.int64) - p["b_zp"], p) + p["out_zp"]
-        out = np.clip(v, p["act_min"], p["act_max"]).astype(np.int8)
+        out = np.clip(v, p["act_min"], p["act_max"]).astype(np.dtype(p["dtype"]))
     elif p["dtype"] == "float32":
         with np.errstate(all="ignore"):
             out = op.f32(a.astype(np.float32), b.astype(np.float32)).astype(np.float32)
@@ -96,6 +97,10 @@ class BinaryOp(OpDef):
     def params_s8(self, qa: Quant, qb: Quant, qy: Quant) -> dict:
         """TFLM's Prepare of the int8 kernel: multipliers and shifts."""
         return {}
+
+    def params_s16(self, qa: Quant, qb: Quant, qy: Quant) -> dict:
+        """TFLM's Prepare of the int16 kernel (zero points 0), when the op has one."""
+        return self.params_s8(qa, qb, qy)
 
     def s8(self, a: np.ndarray, b: np.ndarray, p: dict) -> np.ndarray:
         """The int8 kernel on int64 operands less their zero points: the output before its zero point and clamp."""
@@ -123,10 +128,11 @@ class BinaryOp(OpDef):
         expect(a.dtype == b.dtype == y.dtype, node, f"operands {a.dtype}, {b.dtype} -> {y.dtype} differ in dtype")
         act = activation_of(node) if self.fused_activation else "none"
         expect(y.dtype != "int32" or act == "none", node, "int32 arithmetic takes no fused activation (TFLM)")
-        if y.dtype == "int8":
+        if y.dtype in ("int8", "int16"):
             qa, qb, qy = (quant(graph, t.name, node) for t in (a, b, y))
             for t, qt in ((a, qa), (b, qb), (y, qy)):
                 expect(qt.scale.size == 1, node, f"'{t.name}' must be quantized per tensor")
+                expect(y.dtype == "int8" or qt.zp == 0, node, f"int16 '{t.name}' needs zero point 0 (TFLM)")
             self.check_quant(qa, qb, qy, node)
 
     def lower(self, node: Node, graph: Graph) -> Step:
@@ -135,10 +141,13 @@ class BinaryOp(OpDef):
         params: dict = {"op": node.op, "dtype": y.dtype, "rank": len(y.shape), "dims": tuple(dims),
                         "a_strides": tuple(a_str), "b_strides": tuple(b_str), "size": y.size}
         consts = {k: np.ascontiguousarray(t.data) for k, t in (("a", a), ("b", b)) if t.is_const}
-        if y.dtype == "int8":
+        if y.dtype in ("int8", "int16"):
             qa, qb, qy = (quant(graph, t.name, node) for t in (a, b, y))
-            params |= {"a_zp": qa.zp, "b_zp": qb.zp, "out_zp": qy.zp} | self.params_s8(qa, qb, qy)
-            params |= output_bounds(node, graph) if self.fused_activation else {"act_min": -128, "act_max": 127}
+            params |= {"a_zp": qa.zp, "b_zp": qb.zp, "out_zp": qy.zp}
+            params |= self.params_s8(qa, qb, qy) if y.dtype == "int8" else self.params_s16(qa, qb, qy)
+            act = activation_of(node) if self.fused_activation else "none"
+            lo, hi = activation_range(act, qy.s, qy.zp, y.dtype)
+            params |= {"act_min": lo, "act_max": hi}
         elif y.dtype == "float32" and self.fused_activation:
             lo, hi = output_bounds(node, graph).values()
             params |= {"act_min": max(float(lo), -FLT_MAX), "act_max": min(float(hi), FLT_MAX)}
@@ -151,5 +160,5 @@ class BinaryOp(OpDef):
 
 def is_binary_case(a: Tensor, b: Tensor, y: Tensor) -> bool:
     """ADD goes through the family unless its first operand is an activation of the output's shape and its second
-    one of the same shape or a constant (the fast add kernels), and on int32."""
-    return a.dtype == "int32" or a.is_const or a.shape != y.shape or (not b.is_const and a.shape != b.shape)
+    one of the same shape or a constant (the fast add kernels), and on int32 and int16."""
+    return a.dtype in ("int32", "int16") or a.is_const or a.shape != y.shape or (not b.is_const and a.shape != b.shape)

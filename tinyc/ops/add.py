@@ -21,6 +21,7 @@ from tinyc.ops._float import QUIET, clamp
 from tinyc.ops.sub import rescaled
 
 LEFT_SHIFT = 20  # TFLM's headroom shift for int8 addition
+LEFT_SHIFT_S16 = 15  # and for int16 (through the binary family)
 
 
 def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -45,15 +46,18 @@ def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class Add(BinaryOp):
     name = "add"
-    dtypes = WITH_INT32
+    dtypes = WITH_INT32 | {("int16", "int16")}
     kernels = {"add_s8": run_s8, "add_f32": run_f32}
 
-    def params_s8(self, qa: Quant, qb: Quant, qy: Quant) -> dict:
+    def params_s8(self, qa: Quant, qb: Quant, qy: Quant, left_shift: int = LEFT_SHIFT) -> dict:
         twice_max = 2.0 * max(qa.s, qb.s)
         m1, s1 = quantize_multiplier_smaller_than_one(qa.s / twice_max)
         m2, s2 = quantize_multiplier_smaller_than_one(qb.s / twice_max)
-        mo, so = quantize_multiplier_smaller_than_one(twice_max / ((1 << LEFT_SHIFT) * qy.s))
-        return {"left_shift": LEFT_SHIFT, "m1": m1, "s1": s1, "m2": m2, "s2": s2, "mo": mo, "so": so}
+        mo, so = quantize_multiplier_smaller_than_one(twice_max / ((1 << left_shift) * qy.s))
+        return {"left_shift": left_shift, "m1": m1, "s1": s1, "m2": m2, "s2": s2, "mo": mo, "so": so}
+
+    def params_s16(self, qa: Quant, qb: Quant, qy: Quant) -> dict:
+        return self.params_s8(qa, qb, qy, LEFT_SHIFT_S16)
 
     def s8(self, a: np.ndarray, b: np.ndarray, p: dict) -> np.ndarray:
         return mbqm(rescaled(a, p, 1) + rescaled(b, p, 2), p["mo"], p["so"])
@@ -73,6 +77,11 @@ class Add(BinaryOp):
         a, b, y = (graph.tensor(n) for n in (node.inputs[0], node.inputs[1], node.outputs[0]))
         if is_binary_case(a, b, y):
             super().check(node, graph)
+            if y.dtype == "int16":
+                qa, qb, qy = (quant(graph, t.name, node) for t in (a, b, y))
+                real = 2.0 * max(qa.s, qb.s) / ((1 << LEFT_SHIFT_S16) * qy.s)
+                expect(real < 1.0, node, f"output multiplier {real:g} is not below 1 (the input scales are too "
+                                         "large for the output scale, as TFLM's int16 Add requires)")
             return
         expect(not a.is_const, node, "the first operand must be an activation (frontends put a constant second)")
         try:

@@ -15,7 +15,7 @@ from tinyc.ops._binary import WITH_INT32, BinaryOp
 @register
 class Mul(BinaryOp):
     name = "mul"
-    dtypes = WITH_INT32
+    dtypes = WITH_INT32 | {("int16", "int16")}  # int16 as TFLM's: zero points 0, the int8 arithmetic
 
     def params_s8(self, qa: Quant, qb: Quant, qy: Quant) -> dict:
         mo, so = quantize_multiplier(qa.s * qb.s / qy.s)
