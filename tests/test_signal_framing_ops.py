@@ -1,8 +1,9 @@
 """TFLM's framing signal ops (SignalFramer, SignalOverlapAdd, SignalDelay, SignalStacker) and the FFTs beyond
-int16 Rfft (Rfft int32 / float32, Irfft int16 / int32 / float32): each op as a single-op CUSTOM .tflite (written
-by tinyc's exporter, read back by its frontend) equals TFLM byte for byte on N random inputs with extremes, as
-independent inferences (TFLM reset before each) and, for the stateful ops, as one stream of invocations; the
-generated C of all cases (one library, ASan/UBSan, -Werror) equals the reference in both modes.
+int16 Rfft of power-of-two lengths (Rfft int32 / float32, Irfft int16 / int32 / float32, radix-3/5 lengths of
+all): each op as a single-op CUSTOM .tflite (written by tinyc's exporter, read back by its frontend) equals TFLM
+byte for byte on N random inputs with extremes, as independent inferences (TFLM reset before each) and, for the
+stateful ops, as one stream of invocations; the generated C of all cases (one library, ASan/UBSan, -Werror)
+equals the reference in both modes.
 
 Frames TFLM leaves unwritten (a Framer frame that has not filled up, a Stacker output whose valid flag is false)
 are excluded from the comparison: which they are is simulated here independently of tinyc's kernels."""
@@ -62,6 +63,11 @@ def _cases() -> list[Case]:
                             [((fft + 2,), dtype)], {"fft_length": fft, "dtype": dtype}))
         out.append(Case(f"rfft_{dtype}_rows", "signal_rfft", [((3, 30), dtype)], [((3, 34), dtype)],
                         {"fft_length": 32, "dtype": dtype}))
+    for dtype in (I16, I32, F32):  # radix-3 and -5 stages: 60 = 2 * (2 * 3 * 5), 400 = 2 * (4 * 2 * 5 * 5)
+        out += [Case(f"rfft_{dtype}_{length}_{fft}", "signal_rfft", [((length,), dtype)], [((fft + 2,), dtype)],
+                     {"fft_length": fft, "dtype": dtype}) for length, fft in ((60, 60), (400, 400), (11, 12))]
+        out += [Case(f"irfft_{dtype}_{fft}", "signal_irfft", [((fft + 2,), dtype)], [((fft,), dtype)],
+                     {"fft_length": fft, "dtype": dtype}) for fft in (60, 400, 12)]
     for dtype in (I16, I32, F32):
         for bins, fft in ((514, 512), (20, 16), (6, 4)):
             out.append(Case(f"irfft_{dtype}_{bins}_{fft}", "signal_irfft", [((bins,), dtype)], [((fft,), dtype)],
@@ -179,11 +185,10 @@ def checked(tmp_path_factory) -> list[tuple[Case, Graph, list[np.ndarray]]]:
 
 
 def test_reference_equals_tflm(checked) -> None:
-    assert len(checked) == len(CASES) >= 35  # each compared byte for byte on N inputs inside `checked`
+    assert len(checked) == len(CASES) >= 50  # each compared byte for byte on N inputs inside `checked`
     assert {c.op for c, _, _ in checked} == STATEFUL | {"signal_rfft", "signal_irfft"}
     assert {(c.op, c.attrs.get("dtype")) for c, _, _ in checked if "fft" in c.op} == {
-        ("signal_rfft", I32), ("signal_rfft", F32), ("signal_irfft", I16), ("signal_irfft", I32),
-        ("signal_irfft", F32)}
+        (op, d) for op in ("signal_rfft", "signal_irfft") for d in (I16, I32, F32)}
 
 
 def test_generated_c_equals_reference(checked, tmp_path) -> None:
@@ -217,8 +222,8 @@ def test_refusals() -> None:
          "at least 9 complex"),
         (Case("irfft_out", "signal_irfft", [((18,), F32)], [((8,), F32)], {"fft_length": 16, "dtype": F32}),
          "fft_length 16 samples"),
-        (Case("irfft_r3", "signal_irfft", [((8,), I32)], [((6,), I32)], {"fft_length": 6, "dtype": I32}),
-         "radix-3"),
+        (Case("irfft_r7", "signal_irfft", [((16,), I32)], [((14,), I32)], {"fft_length": 14, "dtype": I32}),
+         "radix-7"),
     ]
     for case, needle in bad:
         with pytest.raises((GraphError, UnsupportedDtypeError), match=needle):

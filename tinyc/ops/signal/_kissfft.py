@@ -6,8 +6,8 @@ kiss_fft_alloc / kiss_fftr_alloc compute them at init from the same double phase
 cos(phase)) for the fixed-point builds, (float)cos(phase) for float (Python's math.cos is the C library's).
 `rfft` runs kiss_fftr and `irfft` kiss_fftri on a batch with the arithmetic of the build (`Arith`): the fixed
 ones wrap every C assignment to their type, float rounds every operation to float32 in the C's order. The C
-template runs the same stages over the same tables. Only radix 2 and 4 stages are supported (fft_length / 2 a
-power of two).
+template runs the same stages over the same tables. Radix 2, 3, 4 and 5 stages are supported (kf_bfly2..5);
+lengths with other prime factors are refused (TFLM's patched kissfft has no memory for its generic stage).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 from tinyc.ops.signal._fixed import wrap16
 
-RADICES = (2, 4)
+RADICES = (2, 3, 4, 5)
 DTYPES = ("int16", "int32", "float32")
 
 
@@ -60,8 +60,12 @@ class Arith:
         return self.wrap((x + (1 << (self.frac_bits - 1))) >> self.frac_bits)
 
     def fixdiv(self, v: np.ndarray, p: int) -> np.ndarray:
-        """C_FIXDIV: sround(smul(v, SAMP_MAX / p)); nothing in float."""
-        return self.sround(v * (self.samp_max // p)) if self.fixed else v
+        """C_FIXDIV: sround(smul(v, SAMP_MAX / p)); nothing in float (a copy: the stages write over `v`)."""
+        return self.sround(v * (self.samp_max // p)) if self.fixed else v.copy()
+
+    def smul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """S_MUL (and C_MULBYSCALAR's products)."""
+        return self.sround(a * b) if self.fixed else a * b
 
     def cmul(self, ar, ai, br, bi):  # noqa: ANN001, ANN201
         if self.fixed:
@@ -82,8 +86,8 @@ class Arith:
         return self.wrap(-a) if self.fixed else a * np.float32(-1)
 
     def half(self, s: np.ndarray) -> np.ndarray:
-        """HALF_OF of a sum or difference `s` of two scalars: int16 sums are ints (no wrap before the shift),
-        int32 ones wrap; float halves in float."""
+        """HALF_OF of a scalar or of a sum or difference `s` of two: int16 sums are ints (no wrap before the
+        shift), int32 ones wrap; float halves in float."""
         if self.dtype == "int16":
             return wrap16(s >> 1)
         if self.dtype == "int32":
@@ -177,7 +181,8 @@ class KissTables:
             return f"fft_length {self.fft_length} is not an even number >= 4"
         bad = sorted({p for p, _ in self.stages if p not in RADICES})
         if bad:
-            return f"fft_length {self.fft_length} needs radix-{bad[0]} stages (only lengths 2 * 2**k are supported)"
+            return (f"fft_length {self.fft_length} needs a radix-{bad[0]} stage (fft_length / 2 may have the prime "
+                    f"factors 2, 3 and 5 only)")
         return None
 
 
@@ -198,6 +203,12 @@ def _butterflies(re: np.ndarray, im: np.ndarray, t: KissTables) -> None:
             r[:, :, 1, :], i[:, :, 1, :] = a.sub(fr[0], tr), a.sub(fi[0], ti)
             r[:, :, 0, :], i[:, :, 0, :] = a.add(fr[0], tr), a.add(fi[0], ti)
             continue
+        if p == 3:
+            _bfly3(r, i, fr, fi, tw_r, tw_i, k, m, fstride, a)
+            continue
+        if p == 5:
+            _bfly5(r, i, fr, fi, tw_r, tw_i, k, m, fstride, a)
+            continue
         s0 = a.cmul(fr[1], fi[1], tw_r[k * fstride], tw_i[k * fstride])
         s1 = a.cmul(fr[2], fi[2], tw_r[2 * k * fstride], tw_i[2 * k * fstride])
         s2 = a.cmul(fr[3], fi[3], tw_r[3 * k * fstride], tw_i[3 * k * fstride])
@@ -213,6 +224,47 @@ def _butterflies(re: np.ndarray, im: np.ndarray, t: KissTables) -> None:
         else:
             r[:, :, 1, :], i[:, :, 1, :] = a.add(s5[0], s4[1]), a.sub(s5[1], s4[0])
             r[:, :, 3, :], i[:, :, 3, :] = a.sub(s5[0], s4[1]), a.add(s5[1], s4[0])
+
+
+def _bfly3(r, i, fr, fi, tw_r, tw_i, k, m, fstride, a) -> None:  # noqa: ANN001
+    """kf_bfly3 (the same for both directions: the twiddles carry the direction)."""
+    s1 = a.cmul(fr[1], fi[1], tw_r[k * fstride], tw_i[k * fstride])
+    s2 = a.cmul(fr[2], fi[2], tw_r[2 * k * fstride], tw_i[2 * k * fstride])
+    s3 = a.add(s1[0], s2[0]), a.add(s1[1], s2[1])
+    s0 = a.sub(s1[0], s2[0]), a.sub(s1[1], s2[1])
+    f1 = a.sub(fr[0], a.half(s3[0])), a.sub(fi[0], a.half(s3[1]))
+    epi3 = tw_i[fstride * m]
+    s0 = a.smul(s0[0], epi3), a.smul(s0[1], epi3)
+    r[:, :, 0, :], i[:, :, 0, :] = a.add(fr[0], s3[0]), a.add(fi[0], s3[1])
+    r[:, :, 2, :], i[:, :, 2, :] = a.add(f1[0], s0[1]), a.sub(f1[1], s0[0])
+    r[:, :, 1, :], i[:, :, 1, :] = a.sub(f1[0], s0[1]), a.add(f1[1], s0[0])
+
+
+def _bfly5(r, i, fr, fi, tw_r, tw_i, k, m, fstride, a) -> None:  # noqa: ANN001
+    """kf_bfly5, its sums in kissfft's order."""
+    s = [None] * 13
+    s[0] = fr[0], fi[0]
+    for q in range(1, 5):
+        s[q] = a.cmul(fr[q], fi[q], tw_r[q * k * fstride], tw_i[q * k * fstride])
+    ya, yb = (tw_r[fstride * m], tw_i[fstride * m]), (tw_r[2 * fstride * m], tw_i[2 * fstride * m])
+    s[7] = a.add(s[1][0], s[4][0]), a.add(s[1][1], s[4][1])
+    s[10] = a.sub(s[1][0], s[4][0]), a.sub(s[1][1], s[4][1])
+    s[8] = a.add(s[2][0], s[3][0]), a.add(s[2][1], s[3][1])
+    s[9] = a.sub(s[2][0], s[3][0]), a.sub(s[2][1], s[3][1])
+    r[:, :, 0, :] = a.add(fr[0], a.add(s[7][0], s[8][0]))
+    i[:, :, 0, :] = a.add(fi[0], a.add(s[7][1], s[8][1]))
+    s[5] = (a.add(a.add(s[0][0], a.smul(s[7][0], ya[0])), a.smul(s[8][0], yb[0])),
+            a.add(a.add(s[0][1], a.smul(s[7][1], ya[0])), a.smul(s[8][1], yb[0])))
+    s[6] = (a.add(a.smul(s[10][1], ya[1]), a.smul(s[9][1], yb[1])),
+            a.sub(a.neg(a.smul(s[10][0], ya[1])), a.smul(s[9][0], yb[1])))
+    r[:, :, 1, :], i[:, :, 1, :] = a.sub(s[5][0], s[6][0]), a.sub(s[5][1], s[6][1])
+    r[:, :, 4, :], i[:, :, 4, :] = a.add(s[5][0], s[6][0]), a.add(s[5][1], s[6][1])
+    s[11] = (a.add(a.add(s[0][0], a.smul(s[7][0], yb[0])), a.smul(s[8][0], ya[0])),
+             a.add(a.add(s[0][1], a.smul(s[7][1], yb[0])), a.smul(s[8][1], ya[0])))
+    s[12] = (a.add(a.neg(a.smul(s[10][1], yb[1])), a.smul(s[9][1], ya[1])),
+             a.sub(a.smul(s[10][0], yb[1]), a.smul(s[9][0], ya[1])))
+    r[:, :, 2, :], i[:, :, 2, :] = a.add(s[11][0], s[12][0]), a.add(s[11][1], s[12][1])
+    r[:, :, 3, :], i[:, :, 3, :] = a.sub(s[11][0], s[12][0]), a.sub(s[11][1], s[12][1])
 
 
 def rfft(x: np.ndarray, t: KissTables) -> np.ndarray:
