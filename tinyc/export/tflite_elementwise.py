@@ -1,5 +1,5 @@
 """The element-wise IR ops as TFLite builtins (merged into tflite_ops.CONVERTERS): the unary and binary
-families."""
+families (PRELU among them)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tinyc.ir import Graph, Node
 
 PLAIN = {"logistic": Op.LOGISTIC, "tanh": Op.TANH, "hard_swish": Op.HARD_SWISH, "elu": Op.ELU, "exp": Op.EXP,
          "log": Op.LOG, "rsqrt": Op.RSQRT, "sqrt": Op.SQRT, "abs": Op.ABS, "neg": Op.NEG, "maximum": Op.MAXIMUM,
-         "minimum": Op.MINIMUM, "squared_difference": Op.SQUARED_DIFFERENCE}
+         "minimum": Op.MINIMUM, "squared_difference": Op.SQUARED_DIFFERENCE, "prelu": Op.PRELU}
 WITH_ACTIVATION = {
     "mul": (Op.MUL, Opt.MulOptions, tflite.MulOptionsStart, tflite.MulOptionsAddFusedActivationFunction,
             tflite.MulOptionsEnd),

@@ -1,4 +1,5 @@
-"""TFLite converters of the element-wise ops (merged into tflite.CONVERTERS): the unary and binary families."""
+"""TFLite converters of the element-wise ops (merged into tflite.CONVERTERS): the unary and binary families
+(PRELU among them)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import tflite
 
 PLAIN = {"LOGISTIC": "logistic", "TANH": "tanh", "HARD_SWISH": "hard_swish", "ELU": "elu", "EXP": "exp",
          "LOG": "log", "RSQRT": "rsqrt", "SQRT": "sqrt", "ABS": "abs", "NEG": "neg", "MAXIMUM": "maximum",
-         "MINIMUM": "minimum", "SQUARED_DIFFERENCE": "squared_difference"}
+         "MINIMUM": "minimum", "SQUARED_DIFFERENCE": "squared_difference", "PRELU": "prelu"}
 WITH_ACTIVATION = {"MUL": ("mul", tflite.MulOptions), "SUB": ("sub", tflite.SubOptions),
                    "DIV": ("div", tflite.DivOptions)}
 

@@ -85,6 +85,7 @@ from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     mul,
     neg,
     pad,
+    prelu,
     reduce,
     relu,
     reshape,
