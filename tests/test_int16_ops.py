@@ -1,11 +1,12 @@
 """int16 activations (TFLite's 16x8 scheme: int16 with zero point 0, int8 symmetric weights) for CONV_2D,
-DEPTHWISE_CONV_2D and FULLY_CONNECTED, and ADD and MUL (the binary family): a single-op .tflite per op and
-variant, written by tinyc's exporter (int64 or no bias: TFLM's int64 accumulator and requantization; int32
-bias: its int32 path -- the two differ by one on some outputs, so each case tells them apart; per-channel and
-per-tensor weights, strides, dilation, SAME/VALID, depth multipliers, fused activations, multipliers above 1;
-ADD/MUL with equal and different scales, broadcasting, constant operands). The reference runtime equals TFLM
-byte for byte on N random inputs per case (the int16 extremes included), and the generated C of all cases,
-merged into one library, equals the reference runtime under ASan/UBSan."""
+DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD and MUL (the binary family), AVERAGE_POOL_2D and MAX_POOL_2D: a
+single-op .tflite per op and variant, written by tinyc's exporter (int64 or no bias: TFLM's int64 accumulator
+and requantization; int32 bias: its int32 path -- the two differ by one on some outputs, so each case tells
+them apart; per-channel and per-tensor weights, strides, dilation, SAME/VALID, depth multipliers, fused
+activations, multipliers above 1; ADD/MUL with equal and different scales, broadcasting, constant operands;
+pools with SAME/VALID, strides, batches, activations). The reference runtime equals TFLM byte for byte on N
+random inputs per case (the int16 extremes included), and the generated C of all cases, merged into one
+library, equals the reference runtime under ASan/UBSan."""
 
 from __future__ import annotations
 
@@ -122,6 +123,29 @@ CASES += [
 ]
 
 
+
+def pool(cid: str, op: str, x: tuple, k: tuple, stride: tuple, same: bool, act: str = "none") -> Graph:
+    pads = (0, 0, 0, 0)
+    if same:
+        (t, bt), (lf, rt) = (same_padding(x[1 + d], k[d], stride[d], 1) for d in (0, 1))
+        pads = (t, lf, bt, rt)
+    oh = window_out_size(x[1], k[0], stride[0], 1, pads[0], pads[2])
+    ow = window_out_size(x[2], k[1], stride[1], 1, pads[1], pads[3])
+    g = case_graph(Case(cid, op, [(x, "int16")], [((x[0], oh, ow, x[3]), "int16")],
+                        {"kernel": k, "stride": stride, "pads": pads, "activation": act}))
+    g.name = cid
+    return g
+
+
+CASES += [
+    pool("avg_2x2", "avg_pool2d", (1, 6, 8, 3), (2, 2), (2, 2), False),
+    pool("avg_3x3_same_relu6", "avg_pool2d", (2, 5, 7, 2), (3, 3), (1, 2), True, "relu6"),
+    pool("avg_global_relu", "avg_pool2d", (1, 5, 4, 4), (5, 4), (1, 1), False, "relu"),
+    pool("max_3x2_same", "max_pool2d", (1, 7, 5, 3), (3, 2), (2, 1), True),
+    pool("max_batch2_relu_n1", "max_pool2d", (2, 4, 4, 2), (2, 2), (1, 1), True, "relu_n1_to_1"),
+]
+
+
 @pytest.fixture(scope="module")
 def checked(tmp_path_factory) -> list[Graph]:
     folder: Path = tmp_path_factory.mktemp("int16")
@@ -146,7 +170,7 @@ def checked(tmp_path_factory) -> list[Graph]:
 
 
 def test_reference_equals_tflm(checked) -> None:
-    assert len(checked) == len(CASES) == 22  # each compared byte for byte on N inputs in the fixture
+    assert len(checked) == len(CASES) == 27  # each compared byte for byte on N inputs in the fixture
 
 
 def test_accumulator_paths(checked) -> None:

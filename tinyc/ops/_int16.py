@@ -82,6 +82,13 @@ def lower_s16(step: Step, graph: Graph, node: Node, weights: np.ndarray, channel
                    "rq_mult": rq_mult, "rq_shift": rq_shift}
 
 
+def int16_bounds(node: Node, graph: Graph) -> dict[str, int]:
+    """The fused activation's clamp bounds for an int16 output."""
+    q = quant(graph, node.outputs[0], node)
+    lo, hi = activation_range(activation_of(node), q.s, q.zp, "int16")
+    return {"act_min": lo, "act_max": hi}
+
+
 def requantize(acc: np.ndarray, step: Step) -> np.ndarray:
     """int64 accumulators (output channel last) -> int16 outputs, as the step's TFLM path."""
     p, c = step.params, step.consts

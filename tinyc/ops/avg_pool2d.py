@@ -1,7 +1,7 @@
 """Average pooling, NHWC; the average is over the window's valid (unpadded) positions, as in TFLM.
 
-int8 rounds the average half away from zero with integer division, like TFLM's AveragePool; input
-and output share their quantization, so there is no requantization.
+int8 and int16 round the average half away from zero with integer division, like TFLM's (integer) AveragePool;
+input and output share their quantization, so there is no requantization.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from tinyc.ops._common import (
     window_geometry,
 )
 from tinyc.ops._float import QUIET, clamp, running_sum
+from tinyc.ops._int16 import WITH_INT16, int16_bounds
 
 
 def window_sums(x: np.ndarray, p: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -39,7 +40,7 @@ def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     half = cnt // 2
     num = np.where(acc > 0, acc + half, acc - half)
     avg = np.sign(num) * (np.abs(num) // cnt)  # C division truncates toward zero
-    out = np.clip(avg, p["act_min"], p["act_max"]).astype(np.int8)
+    out = np.clip(avg, p["act_min"], p["act_max"]).astype(inputs[0].dtype)
     return [out.reshape(inputs[0].shape[:-3] + out.shape[1:])]
 
 
@@ -60,15 +61,17 @@ def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class AvgPool2D(OpDef):
     name = "avg_pool2d"
-    kernels = {"avg_pool2d_s8": run_s8, "avg_pool2d_f32": run_f32}
+    kernels = {"avg_pool2d_s8": run_s8, "avg_pool2d_f32": run_f32, "avg_pool2d_s16": run_s8}
+    dtypes = WITH_INT16
 
     def check(self, node: Node, graph: Graph) -> None:
         kh, kw = node.attrs["kernel"]
         x = graph.tensor(node.inputs[0])
         check_window(node, graph, kh, kw, x.shape[-1] if len(x.shape) == 4 else -1)
-        if is_int8(graph, node):
+        if x.dtype in ("int8", "int16"):
             qi, qo = quant(graph, node.inputs[0], node), quant(graph, node.outputs[0], node)
-            expect(qi.s == qo.s and qi.zp == qo.zp, node, "int8 average pooling needs equal input/output quantization")
+            expect(qi.s == qo.s and qi.zp == qo.zp, node, f"{x.dtype} average pooling needs equal input/output "
+                   "quantization")
 
     def macs(self, node: Node, graph: Graph) -> int:
         kh, kw = node.attrs["kernel"]
@@ -76,6 +79,9 @@ class AvgPool2D(OpDef):
 
     def lower(self, node: Node, graph: Graph) -> Step:
         kh, kw = node.attrs["kernel"]
-        params = window_geometry(node, graph, kh, kw) | output_bounds(node, graph)
-        kernel = "avg_pool2d_s8" if is_int8(graph, node) else "avg_pool2d_f32"
+        int16 = graph.tensor(node.inputs[0]).dtype == "int16"
+        params = window_geometry(node, graph, kh, kw) | (int16_bounds(node, graph) if int16 else
+                                                         output_bounds(node, graph))
+        params["batches"] = graph.tensor(node.inputs[0]).shape[0]
+        kernel = "avg_pool2d_s16" if int16 else "avg_pool2d_s8" if is_int8(graph, node) else "avg_pool2d_f32"
         return Step(kernel, node.name, [node.inputs[0]], [node.outputs[0]], params, macs=self.macs(node, graph))

@@ -1,4 +1,4 @@
-"""Max pooling, NHWC, over the window's valid positions; int8 and float32."""
+"""Max pooling, NHWC, over the window's valid positions; int8, int16 and float32."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from tinyc.ops._common import (
     window_geometry,
 )
 from tinyc.ops._float import clamp, running_max
+from tinyc.ops._int16 import WITH_INT16, int16_bounds
 
 
 def window_max(x: np.ndarray, p: dict, lowest: float) -> np.ndarray:
@@ -27,7 +28,7 @@ def window_max(x: np.ndarray, p: dict, lowest: float) -> np.ndarray:
 def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     p = step.params
     x = batch_view(inputs[0], 4)
-    lowest = -128 if x.dtype == np.int8 else -np.inf
+    lowest = np.iinfo(x.dtype).min if x.dtype.kind == "i" else -np.inf
     out = np.clip(window_max(x, p, lowest), p["act_min"], p["act_max"]).astype(x.dtype)
     return [out.reshape(inputs[0].shape[:-3] + out.shape[1:])]
 
@@ -46,18 +47,23 @@ def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class MaxPool2D(OpDef):
     name = "max_pool2d"
-    kernels = {"max_pool2d_s8": run, "max_pool2d_f32": run_f32}
+    kernels = {"max_pool2d_s8": run, "max_pool2d_f32": run_f32, "max_pool2d_s16": run}
+    dtypes = WITH_INT16
 
     def check(self, node: Node, graph: Graph) -> None:
         kh, kw = node.attrs["kernel"]
         x = graph.tensor(node.inputs[0])
         check_window(node, graph, kh, kw, x.shape[-1] if len(x.shape) == 4 else -1)
-        if is_int8(graph, node):
+        if x.dtype in ("int8", "int16"):
             qi, qo = quant(graph, node.inputs[0], node), quant(graph, node.outputs[0], node)
-            expect(qi.s == qo.s and qi.zp == qo.zp, node, "int8 max pooling needs equal input/output quantization")
+            expect(qi.s == qo.s and qi.zp == qo.zp, node, f"{x.dtype} max pooling needs equal input/output "
+                   "quantization")
 
     def lower(self, node: Node, graph: Graph) -> Step:
         kh, kw = node.attrs["kernel"]
-        params = window_geometry(node, graph, kh, kw) | output_bounds(node, graph)
-        kernel = "max_pool2d_s8" if is_int8(graph, node) else "max_pool2d_f32"
+        int16 = graph.tensor(node.inputs[0]).dtype == "int16"
+        params = window_geometry(node, graph, kh, kw) | (int16_bounds(node, graph) if int16 else
+                                                         output_bounds(node, graph))
+        params["batches"] = graph.tensor(node.inputs[0]).shape[0]
+        kernel = "max_pool2d_s16" if int16 else "max_pool2d_s8" if is_int8(graph, node) else "max_pool2d_f32"
         return Step(kernel, node.name, [node.inputs[0]], [node.outputs[0]], params)
