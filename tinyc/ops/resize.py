@@ -7,8 +7,9 @@ for int8 bilinear), and the kernels read it from per-row and per-column tables:
   on both axes is a strided block copy of the movement family instead (tinyc/ops/_movement.py).
 - bilinear float32: TFLM's ResizeBilinear, in its order: in00*(1-ay)*(1-ax) + in10*ay*(1-ax) + in01*(1-ay)*ax
   + in11*ay*ax + 0.0f, every step rounded to float32 (ay, 1-ay, ax, 1-ax are the tables).
-- bilinear int8: TFLM's ResizeBilinearInteger: int64 sum of the four pixels times their 10-bit weights,
-  rounded half away from zero by 2**20 (TFLM's double rounding).
+- bilinear int8: TFLM's ResizeBilinearInteger: the sum of the four pixels times their 10-bit weights, rounded
+  half away from zero by 2**20 (TFLM's double rounding); TFLM sums in int64, the C in int32, which lowering
+  proves exact (the weights of an axis add up to at most 2048 in magnitude).
 The int8 kernels move raw values, so input and output quantization must agree (the converter writes them so).
 """
 
@@ -210,6 +211,8 @@ class ResizeBilinear(_Resize):
         else:
             y0, y1, dy = bilinear_s8(oh, h, align, half)
             x0, x1, dx = bilinear_s8(ow, w, align, half)
+            reach = [int(np.max(np.abs((1 << 10) - d) + np.abs(d))) for d in (dy, dx)]
+            expect(128 * reach[0] * reach[1] < 1 << 30, node, "int8 bilinear sums could leave int32")  # C sums int32
             consts = {"y0": y0, "y1": y1, "y_frac": dy, "x0": x0, "x1": x1, "x_frac": dx}
             kernel = "resize_bilinear_s8"
         return Step(kernel, node.name, [node.inputs[0]], [node.outputs[0]], params, consts,
