@@ -2,7 +2,11 @@
 #ifndef TINYC_MODEL_GLUE_H
 #define TINYC_MODEL_GLUE_H
 #include "sine.h"
-#define MODEL_INPUT_SIZE (SINE_INPUT_SIZE)
-#define MODEL_OUTPUT_SIZE (SINE_OUTPUT_SIZE)
-#define MODEL_RUN(in, out) sine_run((const void *)((const char *)(in) + 0), (void *)((char *)(out) + 0))
+#define TINYC_GLUE_ALIGN(x) ((((x) + 7) / 8) * 8)
+#define MODEL_INPUT_OFFSET0 0
+#define MODEL_INPUT_SIZE (MODEL_INPUT_OFFSET0 + SINE_INPUT_SIZE)
+#define MODEL_OUTPUT_OFFSET0 0
+#define MODEL_OUTPUT_SIZE (MODEL_OUTPUT_OFFSET0 + SINE_OUTPUT_SIZE)
+#define MODEL_RUN(in, out) sine_run((const void *)((const char *)(in) + MODEL_INPUT_OFFSET0), (void *)((char *)(out) + MODEL_OUTPUT_OFFSET0))
+#define MODEL_RESET() ((void)0)
 #endif

@@ -79,6 +79,7 @@ int tinyc_app_run(void) {
     finish(p);
 
     for (uint32_t i = 0; i < (uint32_t)TINYC_NUM_INPUTS; i++) {
+        MODEL_RESET(); /* each input is an independent inference: recurrent state starts afresh (not timed) */
         const uint32_t start = tinyc_port_timer();
         tinyc_marker_begin();
         const int rc = MODEL_RUN(tinyc_inputs[i], output);
