@@ -108,22 +108,32 @@ def _windows(step: Step, x: np.ndarray) -> np.ndarray:
                    (p["pad_top"], p["pad_left"], p["pad_bottom"], p["pad_right"]), 0)
 
 
+def exact_dot(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """x (..., K) int16 values @ w (O, K) int8 values, exactly: float64 (BLAS) holds every partial sum of
+    products below 2**22 exactly while K < 2**31."""
+    return np.rint(x.astype(np.float64) @ w.astype(np.float64).T).astype(np.int64)
+
+
 def run_conv2d_s16(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    acc = np.einsum("nhwckl,oklc->nhwo", _windows(step, batch_view(inputs[0], 4)),
-                    step.consts["weights"].astype(np.int64))
+    win = _windows(step, batch_view(inputs[0], 4))  # (N, OH, OW, C, KH, KW)
+    w = step.consts["weights"]  # (O, KH, KW, C)
+    acc = exact_dot(win.transpose(0, 1, 2, 4, 5, 3).reshape(*win.shape[:3], -1), w.reshape(w.shape[0], -1))
     out = requantize(acc, step)
     return [out.reshape(inputs[0].shape[:-3] + out.shape[1:])]
 
 
 def run_depthwise_conv2d_s16(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     win = np.repeat(_windows(step, batch_view(inputs[0], 4)), step.params["depth_multiplier"], axis=3)
-    acc = np.einsum("nhwokl,klo->nhwo", win, step.consts["weights"].astype(np.int64))
+    w = step.consts["weights"].astype(np.int64)  # (KH, KW, O)
+    acc = np.zeros(win.shape[:4], np.int64)
+    for ky in range(w.shape[0]):
+        for kx in range(w.shape[1]):
+            acc += win[..., ky, kx] * w[ky, kx]
     out = requantize(acc, step)
     return [out.reshape(inputs[0].shape[:-3] + out.shape[1:])]
 
 
 def run_fully_connected_s16(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     p = step.params
-    x = inputs[0].reshape(-1, p["depth"]).astype(np.int64)
-    out = requantize(x @ step.consts["weights"].astype(np.int64).T, step)
+    out = requantize(exact_dot(inputs[0].reshape(-1, p["depth"]), step.consts["weights"]), step)
     return [out.reshape((inputs[0].shape[0],) + tuple(p["out_shape"]))]
