@@ -66,6 +66,8 @@ def case_graph(case: Case, prefix: str = "") -> Graph:
 def random_input(t: Tensor, n: int, rng: np.random.Generator) -> np.ndarray:
     if t.dtype == "float32":
         return rng.standard_normal((n, *t.shape)).astype(np.float32)
+    if t.dtype == "bool":
+        return rng.integers(0, 2, size=(n, *t.shape)).astype(np.bool_)
     info = np.iinfo(t.np_dtype)
     lo, hi = max(info.min, -(2**31)), min(info.max, 2**31 - 1)
     x = rng.integers(lo, hi, size=(n, *t.shape), endpoint=True).astype(t.np_dtype)

@@ -175,6 +175,8 @@ def _fix_float(text: str) -> str:
 def c_literals(values: np.ndarray) -> list[str]:
     """Every element of an array as a C literal, in C (row-major) order."""
     flat = np.ascontiguousarray(values).reshape(-1)
+    if flat.dtype == np.bool_:
+        flat = flat.astype(np.uint8)  # 0 or 1, as a TFLite bool
     if flat.dtype.kind in "iu":
         if flat.dtype.itemsize >= 4 and flat.size and (int(flat.min()) == -(2**31)):
             return [c_int(v) for v in flat.tolist()]

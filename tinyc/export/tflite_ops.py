@@ -259,3 +259,9 @@ from tinyc.export.tflite_spatial import VERSIONS as SPATIAL_VERSIONS  # noqa: E4
 
 CONVERTERS.update(SPATIAL_CONVERTERS)
 VERSIONS.update(SPATIAL_VERSIONS)
+
+from tinyc.export.tflite_misc import CONVERTERS as MISC_CONVERTERS  # noqa: E402  (comparisons, gathers, ...)
+from tinyc.export.tflite_misc import VERSIONS as MISC_VERSIONS  # noqa: E402
+
+CONVERTERS.update(MISC_CONVERTERS)
+VERSIONS.update(MISC_VERSIONS)

@@ -281,3 +281,7 @@ CONVERTERS.update(COMPUTE_CONVERTERS)
 from tinyc.frontends.tflite_spatial import CONVERTERS as SPATIAL_CONVERTERS  # noqa: E402  (resize, L2 pool)
 
 CONVERTERS.update(SPATIAL_CONVERTERS)
+
+from tinyc.frontends.tflite_misc import CONVERTERS as MISC_CONVERTERS  # noqa: E402  (comparisons, gathers, ...)
+
+CONVERTERS.update(MISC_CONVERTERS)

@@ -71,7 +71,9 @@ def run_binary(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     ins = iter(inputs)
     a, b = (operand(step.consts[k], rank, False) if k in step.consts else operand(next(ins), rank, True)
             for k in ("a", "b"))
-    if p["dtype"] in ("int8", "int16"):  # int16: the int8 arithmetic with int16 parameters (TFLM's 16x8 ADD/MUL)
+    if op.out_dtype == "bool":  # comparisons and logical ops
+        out = op.predicate(a, b, p).astype(np.bool_)
+    elif p["dtype"] in ("int8", "int16"):  # int16: the int8 arithmetic with int16 parameters (TFLM's 16x8 ADD/MUL)
         v = op.s8(a.astype(np.int64) - p["a_zp"], b.astype(np.int64) - p["b_zp"], p) + p["out_zp"]
         out = np.clip(v, p["act_min"], p["act_max"]).astype(np.dtype(p["dtype"]))
     elif p["dtype"] == "float32":
@@ -92,6 +94,7 @@ class BinaryOp(OpDef):
     arity = (2, 2)
     dtypes = INT8_OR_FLOAT
     fused_activation = True  # ADD, SUB, MUL, DIV carry one; MAXIMUM, MINIMUM, SQUARED_DIFFERENCE do not
+    out_dtype: str | None = None  # the output's dtype when it is not the operands' ("bool": comparisons)
     kernels = {"binary": run_binary}
 
     def params_s8(self, qa: Quant, qb: Quant, qy: Quant) -> dict:
@@ -113,6 +116,10 @@ class BinaryOp(OpDef):
         """int32 arithmetic on int64 values (wrapped to int32 afterwards, as the C wraps)."""
         raise NotImplementedError
 
+    def predicate(self, a: np.ndarray, b: np.ndarray, p: dict) -> np.ndarray:
+        """The bool result of an op whose out_dtype is bool, on the raw operands."""
+        raise NotImplementedError
+
     def check_quant(self, qa: Quant, qb: Quant, qy: Quant, node: Node) -> None:
         """Refuse quantizations TFLM refuses."""
 
@@ -125,7 +132,8 @@ class BinaryOp(OpDef):
         expect(shape is not None and tuple(shape) == y.shape, node,
                f"shapes {list(a.shape)} and {list(b.shape)} do not broadcast to {list(y.shape)}")
         expect(not (a.is_const and b.is_const), node, "both operands are constants (fold them first)")
-        expect(a.dtype == b.dtype == y.dtype, node, f"operands {a.dtype}, {b.dtype} -> {y.dtype} differ in dtype")
+        expect(a.dtype == b.dtype and y.dtype == (self.out_dtype or a.dtype), node,
+               f"operands {a.dtype}, {b.dtype} -> {y.dtype}: not a dtype pair of {node.op}")
         act = activation_of(node) if self.fused_activation else "none"
         expect(y.dtype != "int32" or act == "none", node, "int32 arithmetic takes no fused activation (TFLM)")
         if y.dtype in ("int8", "int16"):
@@ -138,7 +146,7 @@ class BinaryOp(OpDef):
     def lower(self, node: Node, graph: Graph) -> Step:
         a, b, y = (graph.tensor(n) for n in (node.inputs[0], node.inputs[1], node.outputs[0]))
         dims, a_str, b_str = broadcast_loops(a.shape, b.shape, y.shape)
-        params: dict = {"op": node.op, "dtype": y.dtype, "rank": len(y.shape), "dims": tuple(dims),
+        params: dict = {"op": node.op, "dtype": a.dtype, "rank": len(y.shape), "dims": tuple(dims),
                         "a_strides": tuple(a_str), "b_strides": tuple(b_str), "size": y.size}
         consts = {k: np.ascontiguousarray(t.data) for k, t in (("a", a), ("b", b)) if t.is_const}
         if y.dtype in ("int8", "int16"):

@@ -104,3 +104,61 @@ def sqrtf(x: np.ndarray) -> np.ndarray:
     """IEEE's correctly rounded square root (tinyc_sqrtf computes it with integers, exactly)."""
     with np.errstate(**ERR):
         return np.sqrt(np.asarray(x, F)).astype(F)
+
+
+def floorf(x: np.ndarray) -> np.ndarray:
+    """IEEE floor (exact; tinyc_floorf)."""
+    return np.floor(np.asarray(x, F)).astype(F)
+
+
+def roundf(x: np.ndarray) -> np.ndarray:
+    """TFLM's RoundToNearest (tinyc_roundf): the floor, plus one above half and at an odd half."""
+    x = np.asarray(x, F)
+    with np.errstate(**ERR):
+        f = np.floor(x)
+        d = x - f
+        odd = np.fmod(np.nan_to_num(f, posinf=0, neginf=0), F(2.0)) != 0
+        return np.where((d < F(0.5)) | ((d == F(0.5)) & ~odd), f, f + F(1.0)).astype(F)
+
+
+SIN_POLY = tuple(F(c) for c in ("-1.9515295891e-4", "8.3321608736e-3", "-1.6666654611e-1"))
+COS_POLY = tuple(F(c) for c in ("2.443315711809948e-5", "-1.388731625493765e-3", "4.166664568298827e-2"))
+PIO4 = tuple(F(c) for c in ("0.78515625", "2.4187564849853515625e-4", "3.77489497744594108e-8"))
+
+
+def _sincosf(xx: np.ndarray, cosine: bool) -> np.ndarray:
+    """Cephes' sinf/cosf as tinyc_sincosf: 0 beyond |x| = 8192, NaN for NaN and infinities."""
+    xx = np.asarray(xx, F)
+    with np.errstate(**ERR):
+        x = np.abs(xx)
+        ok = x <= F(8192.0)
+        xs = np.where(ok, x, F(0.0))
+        j = (xs * F("1.27323954473516")).astype(np.int32)
+        y = j.astype(F)
+        odd = (j & 1) == 1
+        j = np.where(odd, j + 1, j)
+        y = np.where(odd, y + F(1.0), y)
+        j = j & 7
+        negative = np.zeros(x.shape, bool) if cosine else xx < 0
+        negative = negative ^ (j > 3)
+        j = np.where(j > 3, j - 4, j)
+        if cosine:
+            negative = negative ^ (j > 1)
+        r = ((xs - y * PIO4[0]) - y * PIO4[1]) - y * PIO4[2]
+        z = r * r
+        c = ((COS_POLY[0] * z + COS_POLY[1]) * z + COS_POLY[2]) * z * z
+        c = (c - F(0.5) * z) + F(1.0)
+        s = ((SIN_POLY[0] * z + SIN_POLY[1]) * z + SIN_POLY[2]) * z * r
+        s = s + r
+        v = np.where(((j == 1) | (j == 2)) != cosine, c, s)
+        v = np.where(negative, -v, v)
+        v = np.where(ok, v, F(0.0))
+        return np.where(np.isnan(x) | np.isinf(x), F(np.nan), v).astype(F)
+
+
+def sinf(x: np.ndarray) -> np.ndarray:
+    return _sincosf(x, False)
+
+
+def cosf(x: np.ndarray) -> np.ndarray:
+    return _sincosf(x, True)
