@@ -1,5 +1,5 @@
 """QUANTIZE and DEQUANTIZE at a model's boundary, byte-equal to TFLM for every dtype pair TFLM runs; one model
-with five inputs and sixteen outputs of every dtype through the reference runtime, the host C, two emulated
+with five inputs and seventeen outputs of every dtype through the reference runtime, the host C, two emulated
 boards and `tinyc run -o OUT.npz`; uint8 and int16 tensors refused where tinyc has no kernel for them."""
 
 from __future__ import annotations
