@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.single_op import merge, tflm_run
+from tests.single_op import litert_run, merge, tflm_run
 from tests.test_codegen import SANITIZE, build, generate_into, run_exe
 from tests.test_elementwise_ops import ulp_distance
 from tinyc.errors import GraphError, UnsupportedDtypeError
@@ -58,6 +58,7 @@ class Case:
     inputs: list[Operand]
     outputs: list[Operand]
     attrs: dict = field(default_factory=dict)
+    engine: str = "tflm"  # "litert" where TFLM's result is not defined (padded int8 SPACE_TO_BATCH_ND)
 
     def graph(self) -> Graph:
         g = Graph(self.op, source=f"{self.id} (single-op test)")
@@ -188,9 +189,54 @@ def _floor_div_mod_cases() -> list[Case]:
     return out
 
 
+def _select_cases(rng: np.random.Generator) -> list[Case]:
+    out = []
+    shapes = [((2, 3, 4), (2, 3, 4), (2, 3, 4), (2, 3, 4)), ((1, 4, 1), (3, 1, 5), (5,), (3, 4, 5)),
+              ((6,), (2, 6), (1, 1), (2, 6))]
+    for k, dt in enumerate(("float32", "int8", "int16", "float32")):
+        c, x, y, o = shapes[k % len(shapes)]
+        qx = q(0.05, -3) if dt == "int8" else q(0.001) if dt == "int16" else None
+        ys = act(y, dt, qx) if k % 2 == 0 else const(gen_for(dt)(y, 1, rng)[0], qx)
+        out.append(Case(f"select_v2_{dt}_{k}", "select_v2", [act(c, "bool"), act(x, dt, qx), ys], [Operand(o, dt, qx)]))
+    out.append(Case("select_v2_const_cond", "select_v2", [const(np.array([[True], [False], [True]])),
+                                                          act((3, 4), "float32"), act((1, 4), "float32")],
+                    [Operand((3, 4), "float32")]))
+    return out
+
+
+def _block_cases() -> list[Case]:
+    out = []
+    for dt, qx in (("float32", None), ("int8", q(0.05, -3))):
+        padded = "litert" if dt == "int8" else "tflm"  # TFLM's int8 padding value is a field it never sets
+        out += [
+            Case(f"reverse_1_{dt}", "reverse_v2", [act((2, 3, 4), dt, qx)], [Operand((2, 3, 4), dt, qx)],
+                 {"axes": (1,)}),
+            Case(f"reverse_neg_{dt}", "reverse_v2", [act((1, 5, 3), dt, qx)], [Operand((1, 5, 3), dt, qx)],
+                 {"axes": (-1,)}),
+            Case(f"s2b_{dt}", "space_to_batch_nd", [act((1, 4, 6, 3), dt, qx)], [Operand((4, 2, 3, 3), dt, qx)],
+                 {"block_shape": (2, 2), "pads": ((0, 0), (0, 0))}),
+            Case(f"s2b_pad_{dt}", "space_to_batch_nd", [act((2, 5, 4, 2), dt, qx)], [Operand((12, 3, 2, 2), dt, qx)],
+                 {"block_shape": (3, 2), "pads": ((3, 1), (0, 0))}, padded),
+            Case(f"s2b_3d_{dt}", "space_to_batch_nd", [act((1, 5, 2), dt, qx)], [Operand((2, 4, 2), dt, qx)],
+                 {"block_shape": (2,), "pads": ((2, 1),)}, padded),
+            Case(f"b2s_{dt}", "batch_to_space_nd", [act((4, 2, 3, 3), dt, qx)], [Operand((1, 4, 6, 3), dt, qx)],
+                 {"block_shape": (2, 2), "crops": ((0, 0), (0, 0))}),
+            Case(f"b2s_crop_{dt}", "batch_to_space_nd", [act((12, 3, 2, 2), dt, qx)],
+                 [Operand((2, 5, 3, 2), dt, qx)], {"block_shape": (3, 2), "crops": ((3, 1), (0, 1))}),
+            Case(f"b2s_3d_{dt}", "batch_to_space_nd", [act((2, 4, 2), dt, qx)], [Operand((1, 5, 2), dt, qx)],
+                 {"block_shape": (2,), "crops": ((2, 1),)}),
+        ]
+    out.append(Case("reverse_int16", "reverse_v2", [act((4, 3), "int16", q(0.001))],
+                    [Operand((4, 3), "int16", q(0.001))], {"axes": (0,)}))
+    out.append(Case("reverse_2_axes_int32", "reverse_v2", [act((3, 4, 2), "int32")], [Operand((3, 4, 2), "int32")],
+                    {"axes": (1, 2)}))
+    return out
+
+
 def _cases() -> list[Case]:
     rng = np.random.default_rng(2024)
-    return _comparison_cases(rng) + _logical_cases() + _float_unary_cases() + _floor_div_mod_cases()
+    return (_comparison_cases(rng) + _logical_cases() + _float_unary_cases() + _floor_div_mod_cases()
+            + _select_cases(rng) + _block_cases())
 
 
 CASES = _cases()
@@ -203,7 +249,7 @@ def compare(case: Case, folder: Path, rng: np.random.Generator) -> tuple[Graph, 
     write_tflite(case.graph(), path)
     graph = load_model(path)
     xs = case.draw(rng)
-    want = tflm_run(path, xs, len(graph.outputs))
+    want = (litert_run if case.engine == "litert" else tflm_run)(path, xs, len(graph.outputs))
     got = run_plan(plan_memory(lower(graph)), xs)
     compared = 0
     for name, w in zip(graph.outputs, want, strict=True):
@@ -231,7 +277,8 @@ def checked(tmp_path_factory) -> list[tuple[Case, Graph, list[np.ndarray]]]:
         graph, xs, n = compare(case, folder, rng)
         out.append((case, graph, xs))
         total += n
-    print(f"{len(CASES)} cases, {N} inputs each, {total} output values compared with TFLM")
+    print(f"{len(CASES)} cases ({sum(c.engine == 'litert' for c in CASES)} vs LiteRT), {N} inputs each, {total} "
+          "output values compared")
     return out
 
 
@@ -250,13 +297,17 @@ def test_generated_c_equals_reference(checked, tmp_path) -> None:
 
 
 def test_refusals() -> None:
-    bad = [  # TFLM's comparisons take scales below 1 only; FLOOR_DIV has no int8 kernel; bool has no GREATER
+    bad = [  # quantizations, dtypes and axes TFLM refuses
         Case("s", "greater", [act((1, 4), "int8", q(1.5)), act((1, 4), "int8", q(0.5))], [Operand((1, 4), "bool")]),
         Case("d", "floor_div", [act((1, 4), "int8", q(0.5)), act((1, 4), "int8", q(0.5))],
              [Operand((1, 4), "int8", q(0.5))]),
         Case("b", "greater", [act((1, 4), "bool"), act((1, 4), "bool")], [Operand((1, 4), "bool")]),
         Case("i", "greater", [act((1, 4), "int16", q(0.01)), act((1, 4), "int16", q(0.01))],
              [Operand((1, 4), "bool")]),
+        Case("r", "reverse_v2", [act((3, 4, 2), "int8", q(0.1))], [Operand((3, 4, 2), "int8", q(0.1))],
+             {"axes": (0, 2)}),  # TFLM (and LiteRT) reverse contiguous axes only
+        Case("s", "space_to_batch_nd", [act((1, 4, 4, 1), "int16", q(0.1))], [Operand((4, 2, 2, 1), "int16", q(0.1))],
+             {"block_shape": (2, 2), "pads": ((0, 0), (0, 0))}),  # TFLM: float32 and int8 only
     ]
     for case in bad:
         with pytest.raises((GraphError, UnsupportedDtypeError)):

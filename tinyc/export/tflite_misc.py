@@ -7,13 +7,15 @@ from collections.abc import Callable
 
 from tflite.BuiltinOperator import BuiltinOperator as Op
 
+from tinyc.export.tflite_data import _ints
 from tinyc.export.tflite_ops import OpSpec
 from tinyc.ir import Graph, Node
 
 PLAIN = {"floor": Op.FLOOR, "ceil": Op.CEIL, "round": Op.ROUND, "sin": Op.SIN, "cos": Op.COS, "square": Op.SQUARE,
          "floor_div": Op.FLOOR_DIV, "floor_mod": Op.FLOOR_MOD, "equal": Op.EQUAL, "not_equal": Op.NOT_EQUAL,
          "greater": Op.GREATER, "greater_equal": Op.GREATER_EQUAL, "less": Op.LESS, "less_equal": Op.LESS_EQUAL,
-         "logical_and": Op.LOGICAL_AND, "logical_or": Op.LOGICAL_OR, "logical_not": Op.LOGICAL_NOT}
+         "logical_and": Op.LOGICAL_AND, "logical_or": Op.LOGICAL_OR, "logical_not": Op.LOGICAL_NOT,
+         "select_v2": Op.SELECT_V2}
 VERSIONS = {code: (1, 2) for code in PLAIN.values()}
 
 
@@ -22,3 +24,20 @@ def _plain(builtin: int) -> Callable[[Node, Graph], OpSpec]:
 
 
 CONVERTERS: dict[str, Callable[[Node, Graph], OpSpec]] = {name: _plain(code) for name, code in PLAIN.items()}
+
+
+def _reverse_v2(node: Node, graph: Graph) -> OpSpec:
+    return OpSpec(Op.REVERSE_V2, extra_inputs=[_ints(graph, node, "axis", node.attrs["axes"])])
+
+
+def _space_batch(builtin: int, key: str) -> Callable[[Node, Graph], OpSpec]:
+    def convert(node: Node, graph: Graph) -> OpSpec:
+        pads = [list(p) for p in node.attrs[key]]
+        return OpSpec(builtin, extra_inputs=[_ints(graph, node, "block_shape", node.attrs["block_shape"]),
+                                             _ints(graph, node, key, pads, (len(pads), 2))])
+    return convert
+
+
+CONVERTERS |= {"reverse_v2": _reverse_v2, "space_to_batch_nd": _space_batch(Op.SPACE_TO_BATCH_ND, "pads"),
+               "batch_to_space_nd": _space_batch(Op.BATCH_TO_SPACE_ND, "crops")}
+VERSIONS |= {Op.REVERSE_V2: (1, 2), Op.SPACE_TO_BATCH_ND: (1, 2), Op.BATCH_TO_SPACE_ND: (1, 2)}

@@ -4,10 +4,13 @@ batch/space block ops and the index-driven gathers."""
 
 from __future__ import annotations
 
+from tinyc.frontends.tflite_data import const_operand, ints
+
 PLAIN = {"FLOOR": "floor", "CEIL": "ceil", "ROUND": "round", "SIN": "sin", "COS": "cos", "SQUARE": "square",
          "FLOOR_DIV": "floor_div", "FLOOR_MOD": "floor_mod", "EQUAL": "equal", "NOT_EQUAL": "not_equal",
          "GREATER": "greater", "GREATER_EQUAL": "greater_equal", "LESS": "less", "LESS_EQUAL": "less_equal",
-         "LOGICAL_AND": "logical_and", "LOGICAL_OR": "logical_or", "LOGICAL_NOT": "logical_not"}
+         "LOGICAL_AND": "logical_and", "LOGICAL_OR": "logical_or", "LOGICAL_NOT": "logical_not",
+         "SELECT_V2": "select_v2"}
 
 
 def _plain(ir_op: str):  # noqa: ANN202
@@ -15,3 +18,23 @@ def _plain(ir_op: str):  # noqa: ANN202
 
 
 CONVERTERS = {name: _plain(ir_op) for name, ir_op in PLAIN.items()}
+
+
+def _reverse_v2(r, op, ins: list[str]) -> tuple[str, dict]:  # noqa: ANN001
+    axes = ints(const_operand(r, "REVERSE_V2", ins, 1, "axis"))
+    del ins[1:]
+    return "reverse_v2", {"axes": axes}
+
+
+def _space_batch(ir_op: str, key: str):  # noqa: ANN202
+    def convert(r, op, ins: list[str]) -> tuple[str, dict]:  # noqa: ANN001
+        name = ir_op.upper()
+        block = ints(const_operand(r, name, ins, 1, "block_shape"))
+        pads = const_operand(r, name, ins, 2, key)
+        del ins[1:]
+        return ir_op, {"block_shape": block, key: tuple((int(a), int(b)) for a, b in pads.reshape(-1, 2))}
+    return convert
+
+
+CONVERTERS |= {"REVERSE_V2": _reverse_v2, "SPACE_TO_BATCH_ND": _space_batch("space_to_batch_nd", "pads"),
+               "BATCH_TO_SPACE_ND": _space_batch("batch_to_space_nd", "crops")}

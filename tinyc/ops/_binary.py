@@ -30,31 +30,37 @@ WITH_INT32 = INT8_OR_FLOAT | {("int32", "int32")}
 def broadcast_loops(a: tuple[int, ...], b: tuple[int, ...], y: tuple[int, ...]) -> tuple[list[int], list[int],
                                                                                         list[int]]:
     """The output's dimensions merged into loops (outermost first) with each operand's element stride per loop."""
+    dims, (a_str, b_str) = broadcast_loops_n([a, b], y)
+    return dims, a_str, b_str
+
+
+def broadcast_loops_n(shapes: list[tuple[int, ...]], y: tuple[int, ...]) -> tuple[list[int], list[list[int]]]:
+    """broadcast_loops for any number of operands (SELECT_V2 has three)."""
     rank = len(y)
-    a, b = (1,) * (rank - len(a)) + tuple(a), (1,) * (rank - len(b)) + tuple(b)
 
     def strides(shape: tuple[int, ...]) -> list[int]:
+        shape = (1,) * (rank - len(shape)) + tuple(shape)
         out, step = [0] * rank, 1
         for k in range(rank - 1, -1, -1):
             out[k] = step if shape[k] != 1 else 0
             step *= shape[k]
         return out
 
-    sa, sb = strides(a), strides(b)
+    full = [strides(s) for s in shapes]
     dims: list[int] = []
-    a_str: list[int] = []
-    b_str: list[int] = []
+    per: list[list[int]] = [[] for _ in shapes]
     for k in range(rank):
         if y[k] == 1:
             continue
-        if dims and a_str[-1] == sa[k] * y[k] and b_str[-1] == sb[k] * y[k]:
-            dims[-1] *= y[k]  # contiguous with the loop outside it for both operands: one loop
-            a_str[-1], b_str[-1] = sa[k], sb[k]
+        if dims and all(st[-1] == f[k] * y[k] for st, f in zip(per, full, strict=True)):
+            dims[-1] *= y[k]  # contiguous with the loop outside it for every operand: one loop
+            for st, f in zip(per, full, strict=True):
+                st[-1] = f[k]
             continue
         dims.append(y[k])
-        a_str.append(sa[k])
-        b_str.append(sb[k])
-    return dims or [1], a_str or [0], b_str or [0]
+        for st, f in zip(per, full, strict=True):
+            st.append(f[k])
+    return dims or [1], [st or [0] for st in per]
 
 
 def operand(x: np.ndarray, rank: int, batch: bool) -> np.ndarray:
