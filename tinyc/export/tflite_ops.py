@@ -242,6 +242,10 @@ from tinyc.export.tflite_signal import VERSIONS as SIGNAL_VERSIONS  # noqa: E402
 CONVERTERS.update(SIGNAL_CONVERTERS)
 VERSIONS.update(SIGNAL_VERSIONS)
 
+from tinyc.export.tflite_detection import CONVERTERS as DETECTION_CONVERTERS  # noqa: E402  (CUSTOM, as signal's)
+
+CONVERTERS.update(DETECTION_CONVERTERS)
+
 from tinyc.export.tflite_recurrent import CONVERTERS as RECURRENT_CONVERTERS  # noqa: E402  (LSTM, SVDF)
 from tinyc.export.tflite_recurrent import VERSIONS as RECURRENT_VERSIONS  # noqa: E402
 

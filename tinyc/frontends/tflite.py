@@ -11,6 +11,7 @@ from tflite.BuiltinOperator import BuiltinOperator
 
 from tinyc.errors import PATH_MAX, ModelError, TinycError, UnsupportedOpError, shown
 from tinyc.frontends.tflite_compute import refuse_resource_variables
+from tinyc.frontends.tflite_detection import CONVERTERS as CUSTOM_CONVERTERS
 from tinyc.frontends.tflite_signal import signal_converter
 from tinyc.ir import Graph, Node, Quant, Tensor
 from tinyc.ir.graph import check_shape, check_tensor
@@ -115,12 +116,13 @@ class _Reader:
         code = self.model.OperatorCodes(op.OpcodeIndex())
         builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
         op_name = OP_NAMES.get(builtin, f"builtin#{builtin}")
-        if builtin == BuiltinOperator.CUSTOM:  # named by its custom code; only TFLM's signal ops are known
+        if builtin == BuiltinOperator.CUSTOM:  # named by its custom code: TFLM's signal ops, its detection op
             op_name = (code.CustomCode() or b"").decode("utf-8", "replace") or "CUSTOM"
         ins = [self.names[self._index(i)] if i >= 0 else "" for i in op.InputsAsNumpy()]
         outs = [self.names[self._index(i)] for i in op.OutputsAsNumpy()]
         node_name = f"{op_name.lower()}_{k}"
-        convert = CONVERTERS.get(op_name) if builtin != BuiltinOperator.CUSTOM else signal_converter(op_name)
+        convert = CONVERTERS.get(op_name) if builtin != BuiltinOperator.CUSTOM else (
+            signal_converter(op_name) or CUSTOM_CONVERTERS.get(op_name))
         if convert is None:
             raise UnsupportedOpError(op_name, node_name, str(self.path))
         ir_op, attrs = convert(self, op, ins)

@@ -39,23 +39,32 @@ RFFT_TYPES = {tflite.TensorType.INT16: "int16", tflite.TensorType.INT32: "int32"
 INT64 = (-(2**63), 2**63 - 1)
 
 
-def custom_options(r, op, custom: str) -> dict:  # noqa: ANN001
-    """The operator's flexbuffer options as a dict, with exactly the keys and kinds SIGNAL_OPS lists."""
+def flexbuffer_map(r, op, custom: str) -> dict | None:  # noqa: ANN001
+    """A CUSTOM operator's flexbuffer options as a dict with string keys; None when it has no options."""
     where = f"{r.path}: {shown(custom)} operator"
-    expected = SIGNAL_OPS[custom][1]
     raw = bytes(op.CustomOptionsAsNumpy()) if op.CustomOptionsLength() else b""
     if op.CustomOptionsFormat() != tflite.CustomOptionsFormat.FLEXBUFFERS:
         raise ModelError(f"{where}: custom options are not a flexbuffer")
     if not raw:
-        if expected:
-            raise ModelError(f"{where} has no custom options (needs {', '.join(sorted(expected))})")
-        return {}
+        return None
     try:
         options = flexbuffers.Loads(raw)
     except Exception as exc:  # the flexbuffer reader fails in many ways on corrupt bytes
         raise ModelError(f"{where} has malformed custom options ({type(exc).__name__})") from None
     if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
         raise ModelError(f"{where}: custom options are not a flexbuffer map")
+    return options
+
+
+def custom_options(r, op, custom: str) -> dict:  # noqa: ANN001
+    """The operator's flexbuffer options as a dict, with exactly the keys and kinds SIGNAL_OPS lists."""
+    where = f"{r.path}: {shown(custom)} operator"
+    expected = SIGNAL_OPS[custom][1]
+    options = flexbuffer_map(r, op, custom)
+    if options is None:
+        if expected:
+            raise ModelError(f"{where} has no custom options (needs {', '.join(sorted(expected))})")
+        return {}
     if set(options) != set(expected):
         raise ModelError(f"{where}: custom option keys {sorted(shown(k) for k in options)} are not the expected "
                          f"{sorted(expected)}")

@@ -70,6 +70,7 @@ from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     conv2d,
     depth_to_space,
     depthwise_conv2d,
+    detection_postprocess,
     div,
     elu,
     exp,

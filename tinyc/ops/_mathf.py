@@ -51,6 +51,42 @@ def expm1f(x: np.ndarray) -> np.ndarray:
         return np.where((x < -EXPM1_CUT) | (x > EXPM1_CUT), big, small).astype(F)
 
 
+EXPD_POLY = (1.66666666666666019037e-01, -2.77777777770155933842e-03, 6.61375632143793436117e-05,
+             -1.65339022054652515390e-06, 4.13813679705723846039e-08)
+LN2_HI, LN2_LO, INV_LN2 = 6.93147180369123816490e-01, 1.90821492927058770002e-10, 1.44269504088896338700e+00
+
+
+def _pow2d(k: np.ndarray) -> np.ndarray:
+    return ((np.clip(k, -1022, 1023) + 1023).astype(np.uint64) << np.uint64(52)).view(np.float64)
+
+
+def expd(x: np.ndarray) -> np.ndarray:
+    """exp in double as tinyc_exp: fdlibm's e_exp.c (x = k*ln2 + r, a rational approximation of exp(r), within
+    one ulp), each step a float64 operation; 0 below -745.13, +inf above 709.78."""
+    x = np.asarray(x, np.float64)
+    with np.errstate(**ERR):
+        kf = np.trunc(x * INV_LN2 + np.where(x < 0, -0.5, 0.5))
+        kf = np.where((x > 0.34657359027997264) | (x < -0.34657359027997264), np.clip(np.nan_to_num(kf), -1100, 1100),
+                      0.0)
+        k = kf.astype(np.int64)
+        hi = x - kf * LN2_HI
+        lo = kf * LN2_LO
+        r = hi - lo
+        t = r * r
+        p = np.full_like(t, EXPD_POLY[-1])
+        for c in EXPD_POLY[-2::-1]:
+            p = c + t * p
+        c = r - t * p
+        small = 1.0 - ((r * c) / (c - 2.0) - r)
+        y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
+        y = np.where(k > 1023, y * 2.0, y)
+        big = np.where(k >= -1021, y * _pow2d(np.where(k > 1023, k - 1, k)), y * _pow2d(k + 1000) * 2.0**-1000)
+        y = np.where(k == 0, small, big)
+        y = np.where(x > 7.09782712893383973096e+02, np.inf, y)
+        y = np.where(x < -7.45133219101941108420e+02, 0.0, y)
+        return np.where(np.isnan(x), x, y)
+
+
 def logf(x: np.ndarray) -> np.ndarray:
     """Cephes' logf: x = m * 2**e, m in [sqrt(1/2), sqrt(2)), log(1 + f) by a degree-9 polynomial."""
     x = np.asarray(x, F)
