@@ -233,10 +233,50 @@ def _block_cases() -> list[Case]:
     return out
 
 
+def indices(limit: tuple[int, ...], dtype: str = "int32") -> Gen:
+    """Valid indices (TFLM stops with an error on others): the last dimension's entries below limit[j]."""
+    def draw(s: tuple, n: int, rng: np.random.Generator) -> np.ndarray:
+        hi = np.array(limit).reshape((1,) * len(s) + (-1,))[..., : s[-1]] if len(limit) > 1 else limit[0]
+        return (rng.random((n, *s)) * hi).astype(dtype)
+    return draw
+
+
+def _gather_cases(rng: np.random.Generator) -> list[Case]:
+    table = rng.standard_normal((10, 4)).astype(np.float32)
+    table8 = rng.integers(-128, 128, (7, 3, 2)).astype(np.int8)
+    i8 = q(0.05, -3)
+    return [
+        Case("gather_dyn_f32", "gather", [act((2, 5, 3), "float32"), act((4,), "int32", gen=indices((5,)))],
+             [Operand((2, 4, 3), "float32")], {"axis": 1}),
+        Case("gather_dyn_2d_int8", "gather", [act((6, 4), "int8", i8), act((2, 3), "int32", gen=indices((6,)))],
+             [Operand((2, 3, 4), "int8", i8)], {"axis": 0}),
+        Case("gather_dyn_last_int16", "gather", [act((3, 7), "int16", q(0.001)),
+                                                 act((5,), "int32", gen=indices((7,)))],
+             [Operand((3, 5), "int16", q(0.001))], {"axis": -1}, "litert"),  # TFLM's GATHER has no int16
+        Case("gather_dyn_const_table", "gather", [const(table), act((3,), "int32", gen=indices((10,)))],
+             [Operand((3, 4), "float32")], {"axis": 0}),
+        Case("gather_dyn_int64_idx", "gather", [act((4, 6), "int32"), act((3,), "int64", gen=indices((6,), "int64"))],
+             [Operand((4, 3), "int32")], {"axis": 1}, "litert"),  # TFLM takes int32 positions only
+        Case("gather_nd_f32", "gather_nd", [act((4, 5, 3), "float32"), act((6, 2), "int32", gen=indices((4, 5)))],
+             [Operand((6, 3), "float32")]),
+        Case("gather_nd_int8", "gather_nd", [act((4, 5, 3), "int8", i8), act((2, 3, 1), "int32", gen=indices((4,)))],
+             [Operand((2, 3, 5, 3), "int8", i8)]),
+        Case("gather_nd_scalars", "gather_nd", [act((3, 4, 2), "float32"),
+                                                act((5, 3), "int32", gen=indices((3, 4, 2)))],
+             [Operand((5,), "float32")]),
+        Case("embedding_f32", "embedding_lookup", [act((5,), "int32", gen=indices((10,))), const(table)],
+             [Operand((5, 4), "float32")]),
+        Case("embedding_int8", "embedding_lookup", [act((3,), "int32", gen=indices((7,))), const(table8, i8)],
+             [Operand((3, 3, 2), "int8", i8)]),
+        Case("embedding_act_f32", "embedding_lookup", [act((4,), "int32", gen=indices((6,))),
+                                                       act((6, 3), "float32")], [Operand((4, 3), "float32")]),
+    ]
+
+
 def _cases() -> list[Case]:
     rng = np.random.default_rng(2024)
     return (_comparison_cases(rng) + _logical_cases() + _float_unary_cases() + _floor_div_mod_cases()
-            + _select_cases(rng) + _block_cases())
+            + _select_cases(rng) + _block_cases() + _gather_cases(rng))
 
 
 CASES = _cases()

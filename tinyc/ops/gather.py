@@ -1,4 +1,5 @@
-"""GATHER with constant indices (batch_dims 0): one block copy per run of consecutive indices."""
+"""GATHER (batch_dims 0): with constant indices one block copy per run of consecutive indices; with indices known
+at run time only, the run-time gather kernel (tinyc/ops/_indexed.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import numpy as np
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
 from tinyc.ops import OpDef, expect, register
+from tinyc.ops._indexed import KERNELS as INDEXED
+from tinyc.ops._indexed import dtypes_for, lower_gather_rows
 from tinyc.ops._movement import KERNELS, block, lower_copy, positive_axis
+
+VALUES = ("float32", "int8", "uint8", "int16", "int32", "int64", "uint32", "uint64", "bool")
 
 
 def _runs(values: list[int]) -> list[tuple[int, int, int]]:
@@ -25,16 +30,15 @@ def _runs(values: list[int]) -> list[tuple[int, int, int]]:
 class Gather(OpDef):
     name = "gather"
     arity = (2, 2)
-    kernels = KERNELS
-    dtypes = None  # any dtype, the same in and out (ANY_SAME)
+    kernels = KERNELS | INDEXED
+    dtypes = dtypes_for(VALUES)  # any dtype, the same in and out; indices int32/int64
 
     def check(self, node: Node, graph: Graph) -> None:
         x, idx, y = (graph.tensor(n) for n in (node.inputs[0], node.inputs[1], node.outputs[0]))
-        expect(idx.is_const and idx.dtype in ("int32", "int64"), node, "indices must be a constant int32/int64 "
-               "tensor")
+        expect(idx.dtype in ("int32", "int64"), node, "indices must be an int32/int64 tensor")
         expect(int(node.attrs.get("batch_dims", 0)) == 0, node, "batch_dims other than 0 is not supported")
         axis = positive_axis(int(node.attrs.get("axis", 0)), len(x.shape), node)
-        expect(bool(np.all((idx.data >= 0) & (idx.data < x.shape[axis]))), node,
+        expect(not idx.is_const or bool(np.all((idx.data >= 0) & (idx.data < x.shape[axis]))), node,
                f"an index is outside 0..{x.shape[axis] - 1}")
         want = x.shape[:axis] + idx.shape + x.shape[axis + 1:]
         scalar = x.shape[:axis] + x.shape[axis + 1:]  # a scalar index (IR shape (1,)) drops the axis
@@ -47,6 +51,8 @@ class Gather(OpDef):
         outer = int(np.prod(x.shape[:axis], dtype=np.int64))
         inner = int(np.prod(x.shape[axis + 1:], dtype=np.int64))
         n = idx.size
+        if not idx.is_const:
+            return lower_gather_rows(node.name, x, idx, graph.tensor(node.outputs[0]), outer, (x.shape[axis],), inner)
         blocks = [block(0, "in0", (outer, length * inner), (n * inner, 1), (x.shape[axis] * inner, 1),
                         out_offset=pos * inner, src_offset=v * inner)
                   for pos, v, length in _runs([int(v) for v in idx.data.reshape(-1)])]
