@@ -25,6 +25,7 @@ from tinyc.codegen.cformat import c_comment, c_identifier, c_type
 from tinyc.codegen.render import template_exists
 from tinyc.errors import TinycError
 from tinyc.lower.plan import Buffer, Plan, Step
+from tinyc.memory.views import residual
 from tinyc.ops._lut16 import SIGMOID_TABLE_U16
 
 LUT16_TABLE = SIGMOID_TABLE_U16.tolist()  # for templates/_lut16.j2
@@ -257,13 +258,15 @@ def requant_function(mult: np.ndarray, shift: np.ndarray) -> str:
 
 
 def buffer_pointer(buf: Buffer, ctype: str, n_inputs: int, n_outputs: int) -> str:
-    """The C expression of a tensor's first element, per its planned buffer."""
+    """The C expression of a tensor's first element, per its planned buffer (a view sits at a byte offset)."""
     if buf.region == "arena":
         return f"({ctype} *)(tinyc_arena + {buf.offset})"
-    if buf.region == "input":
-        return io_arg("input", buf.index, n_inputs)
-    if buf.region == "output":
-        return io_arg("output", buf.index, n_outputs)
+    if buf.region in ("input", "output"):
+        arg = io_arg(buf.region, buf.index, n_inputs if buf.region == "input" else n_outputs)
+        if not buf.offset:
+            return arg
+        const = "const " if buf.region == "input" else ""
+        return f"({const}{ctype} *)(({const}uint8_t *){arg} + {buf.offset})"
     if buf.region == "state":
         return f"({ctype} *)(tinyc_state + {buf.offset})"
     raise TinycError(f"unknown buffer region '{buf.region}'")
@@ -274,8 +277,8 @@ def io_arg(kind: str, index: int, count: int) -> str:
 
 
 def step_calls(kernels: KernelSet, step: Step, step_id: str) -> tuple[list[Call], str | None]:
-    """The statements of one step in the run function (none for a reshape that aliases its input),
-    and the name of the kernel function it calls."""
+    """The statements of one step in the run function (none for a reshape that aliases its input or a copy
+    that the memory plan's views make a no-op), and the name of the kernel function it calls."""
     plan = kernels.plan
     graph = plan.graph
     n_in, n_out = len(graph.inputs), len(graph.outputs)
@@ -286,6 +289,9 @@ def step_calls(kernels: KernelSet, step: Step, step_id: str) -> tuple[list[Call]
                              "(run plan_memory first)")
         return buffer_pointer(plan.buffers[name], c_type(graph.tensor(name).dtype), n_in, n_out)
 
+    step = residual(step)  # a copy less the blocks its views and in-place parts make no-ops
+    if step is None:
+        return [], None
     for name in step.outputs:
         if plan.buffers.get(name, Buffer("arena")).region == "input" and not step.alias:
             raise TinycError(f"node '{step.node}' would write into the caller's input buffer")

@@ -43,6 +43,8 @@ class Step:
     # persistent buffers: the reference kernel takes them after its inputs and returns their new values after
     # its outputs; the C kernel gets a pointer to each after its outputs
     state: list[State] = field(default_factory=list)
+    # copy blocks the memory plan makes no-ops (a view's, an in-place part's; tinyc.memory.views): the C skips them
+    elided: tuple[int, ...] = ()
 
 
 @dataclass
@@ -50,7 +52,7 @@ class Buffer:
     """Where a tensor's bytes live: the caller's input or output buffer, or an arena offset."""
 
     region: str  # "input", "output", "arena" or "state" (persistent, see State)
-    offset: int = 0
+    offset: int = 0  # bytes from the region's start (a view or an in-place part sits inside its group's buffer)
     index: int = 0  # which graph input/output for those regions
 
 

@@ -1,11 +1,14 @@
 """Static memory planning: tensor lifetimes over the step order and offsets in one arena.
 
 Graph inputs and outputs live in the caller's buffers (the C API takes their pointers), so the
-arena holds intermediates and kernel scratch only. Reshapes alias their input; element-wise
-steps may write over an input that dies at that step. Offsets are placed greedily, largest
-buffer first, at the lowest aligned offset free for its whole lifetime (TFLM's greedy planner
-does the same); the lower bound is the largest total of bytes live at any one step. Persistent step
-state (recurrent layers) lives apart from the arena, each buffer at its own aligned offset.
+arena holds intermediates and kernel scratch only. Tensors may share bytes (tinyc.memory.views: reshapes
+alias their input, slices and splits are views at an offset, a concatenation's parts are written in place,
+element-wise steps may write over an input that dies there); each group of them is one buffer, live from the
+first step touching any of its tensors to the last, and a tensor's Buffer is its group's plus its offset.
+Offsets are placed greedily, largest buffer first, at the lowest aligned offset free for its whole
+lifetime (TFLM's greedy planner does the same); the lower bound is the largest total of bytes live at
+any one step. Persistent step state (recurrent layers) lives apart from the arena, each buffer at its own
+aligned offset.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinyc.lower.plan import Buffer, Plan
+from tinyc.memory.views import layout
 
 ALIGN = 16
 
@@ -29,42 +33,19 @@ def _align(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
-def _alias_roots(plan: Plan) -> dict[str, str]:
-    """Map every activation tensor to the tensor whose bytes it shares (itself unless aliased/in place)."""
-    graph, root = plan.graph, {}
-    io = set(graph.inputs) | set(graph.outputs)
-    last_use = {n: i for i, s in enumerate(plan.steps) for n in s.inputs}
-    for i, step in enumerate(plan.steps):
-        for name in step.outputs:
-            root[name] = name
-        src = step.inputs[0] if step.inputs else None
-        if src is None:
-            continue
-        shares = step.alias or (step.inplace and last_use.get(src) == i and src not in io
-                                and graph.tensor(src).nbytes == graph.tensor(step.outputs[0]).nbytes)
-        out = step.outputs[0]
-        if shares and not (out in io and root.get(src, src) in io):
-            root[out] = root.get(src, src)
-    for name in graph.inputs:
-        root.setdefault(name, name)
-    return root
-
-
-def plan_memory(plan: Plan) -> Plan:
+def plan_memory(plan: Plan, views: bool = True) -> Plan:
+    """Buffers for every tensor of the plan (`views`: slices, splits and concatenation parts share bytes)."""
     graph = plan.graph
-    root = _alias_roots(plan)
-    members: dict[str, list[str]] = {}
-    for name, r in root.items():
-        members.setdefault(r, []).append(name)
-    # a group holding a graph input or output lives in the caller's buffer
+    lay = layout(plan, views)
+    names = dict.fromkeys(graph.inputs + [n for s in plan.steps for n in s.inputs + s.outputs])
+    root = {name: lay.root(name) for name in names}  # tensor -> (its group's root, byte offset in it)
+    extent = {r: lay.extent(r) for r, _ in root.values()}
+    # a group holding a graph input or output lives in the caller's buffer (its root, all of the group)
     fixed: dict[str, Buffer] = {}
-    for r, names in members.items():
-        for k, name in enumerate(graph.inputs):
-            if name in names:
-                fixed[r] = Buffer("input", index=k)
-        for k, name in enumerate(graph.outputs):
-            if name in names:
-                fixed[r] = Buffer("output", index=k)
+    for k, name in enumerate(graph.inputs):
+        fixed[root[name][0]] = Buffer("input", index=k)
+    for k, name in enumerate(graph.outputs):
+        fixed[root[name][0]] = Buffer("output", index=k)
     intervals: dict[str, Interval] = {}
 
     def touch(name: str, size: int, step: int) -> None:
@@ -73,23 +54,19 @@ def plan_memory(plan: Plan) -> Plan:
 
     for i, step in enumerate(plan.steps):
         for name in step.inputs + step.outputs:
-            r = root[name]
+            r = root[name][0]
             if r not in fixed:
-                touch(r, graph.tensor(name).nbytes, i)
+                touch(r, extent[r], i)
         if step.scratch:
             touch(f"{step.node}:scratch", step.scratch, i)
 
     offsets = _place(sorted(intervals.values(), key=lambda iv: (-iv.size, iv.first, iv.name)))
     plan.buffers = {}
-    for r, names in members.items():
+    for name, (r, offset) in root.items():
         if r in fixed:
-            buf = fixed[r]
+            plan.buffers[name] = Buffer(fixed[r].region, offset, fixed[r].index)
         elif r in offsets:
-            buf = Buffer("arena", offsets[r])
-        else:  # an unused graph input
-            continue
-        for name in names:
-            plan.buffers[name] = buf
+            plan.buffers[name] = Buffer("arena", offsets[r] + offset)
     for name, off in offsets.items():
         if name.endswith(":scratch"):
             plan.buffers[name] = Buffer("arena", off)
