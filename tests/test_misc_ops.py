@@ -1,8 +1,10 @@
-"""The remaining TFLM builtins (comparisons, logical ops, SELECT_V2, rounding, SIN/COS, SQUARE, FLOOR_DIV /
-FLOOR_MOD, ...): a single-op .tflite per op, dtype and variant (broadcasting, constant operands, quantizations),
-written by tinyc's exporter and read back by its frontend. The reference runtime equals TFLM byte for byte on
-N random inputs per case; the generated C of all cases, merged into one library and built under ASan/UBSan with
--Werror, equals the reference runtime on the same inputs.
+"""The remaining TFLM builtins: comparisons, LOGICAL_AND/OR/NOT, SELECT_V2, FLOOR/CEIL/ROUND, SIN/COS, SQUARE,
+FLOOR_DIV/FLOOR_MOD, REVERSE_V2, SPACE_TO_BATCH_ND/BATCH_TO_SPACE_ND, GATHER with run-time indices, GATHER_ND,
+EMBEDDING_LOOKUP, ADD_N, CUMSUM. A single-op .tflite per op, dtype and variant (broadcasting, constant operands,
+quantizations, axes, pads/crops, exclusive/reverse), written by tinyc's exporter and read back by its frontend. The
+reference runtime equals TFLM byte for byte on N random inputs per case (LiteRT where TFLM has no kernel or an
+undefined result: padded int8 SPACE_TO_BATCH_ND, int16 / int64-index GATHER); the generated C of all cases, merged
+into one library and built under ASan/UBSan with -Werror, equals the reference runtime on the same inputs.
 
 SIN and COS: TFLM calls libm, tinyc computes its own deterministic Cephes sinf/cosf (the same bits on every
 target), so those cases state how far from TFLM they are (ULP_BOUND, measured; the printed line counts the
@@ -273,10 +275,20 @@ def _gather_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
+def _sum_cases() -> list[Case]:
+    out = [Case(f"add_n_{k}", "add_n", [act((2, 3, 5), "float32")] * k, [Operand((2, 3, 5), "float32")])
+           for k in (2, 4)]
+    for j, (axis, exclusive, reverse) in enumerate(((1, False, False), (-1, True, False), (0, False, True),
+                                                    (2, True, True))):
+        out.append(Case(f"cumsum_{j}", "cumsum", [act((3, 4, 5), "float32")], [Operand((3, 4, 5), "float32")],
+                        {"axis": axis, "exclusive": exclusive, "reverse": reverse}))
+    return out
+
+
 def _cases() -> list[Case]:
     rng = np.random.default_rng(2024)
     return (_comparison_cases(rng) + _logical_cases() + _float_unary_cases() + _floor_div_mod_cases()
-            + _select_cases(rng) + _block_cases() + _gather_cases(rng))
+            + _select_cases(rng) + _block_cases() + _gather_cases(rng) + _sum_cases())
 
 
 CASES = _cases()
@@ -342,6 +354,8 @@ def test_refusals() -> None:
         Case("d", "floor_div", [act((1, 4), "int8", q(0.5)), act((1, 4), "int8", q(0.5))],
              [Operand((1, 4), "int8", q(0.5))]),
         Case("b", "greater", [act((1, 4), "bool"), act((1, 4), "bool")], [Operand((1, 4), "bool")]),
+        Case("n", "add_n", [act((1, 4), "int32")] * 2, [Operand((1, 4), "int32")]),  # TFLM: float32, int8
+        Case("c", "cumsum", [act((1, 4), "int32")], [Operand((1, 4), "int32")], {"axis": 1}),
         Case("i", "greater", [act((1, 4), "int16", q(0.01)), act((1, 4), "int16", q(0.01))],
              [Operand((1, 4), "bool")]),
         Case("r", "reverse_v2", [act((3, 4, 2), "int8", q(0.1))], [Operand((3, 4, 2), "int8", q(0.1))],

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import flatbuffers
+import tflite
 from tflite.BuiltinOperator import BuiltinOperator as Op
+from tflite.BuiltinOptions import BuiltinOptions as Opt
 
 from tinyc.export.tflite_data import _ints
 from tinyc.export.tflite_ops import OpSpec
@@ -38,6 +41,18 @@ def _space_batch(builtin: int, key: str) -> Callable[[Node, Graph], OpSpec]:
     return convert
 
 
-CONVERTERS |= {"reverse_v2": _reverse_v2, "space_to_batch_nd": _space_batch(Op.SPACE_TO_BATCH_ND, "pads"),
+def _cumsum(node: Node, graph: Graph) -> OpSpec:
+    def options(b: flatbuffers.Builder) -> int:
+        tflite.CumsumOptionsStart(b)
+        tflite.CumsumOptionsAddExclusive(b, bool(node.attrs.get("exclusive", False)))
+        tflite.CumsumOptionsAddReverse(b, bool(node.attrs.get("reverse", False)))
+        return tflite.CumsumOptionsEnd(b)
+
+    return OpSpec(Op.CUMSUM, Opt.CumsumOptions, options, [_ints(graph, node, "axis", [node.attrs["axis"]])])
+
+
+CONVERTERS |= {"reverse_v2": _reverse_v2, "add_n": _plain(Op.ADD_N), "cumsum": _cumsum,
+               "space_to_batch_nd": _space_batch(Op.SPACE_TO_BATCH_ND, "pads"),
                "batch_to_space_nd": _space_batch(Op.BATCH_TO_SPACE_ND, "crops")}
-VERSIONS |= {Op.REVERSE_V2: (1, 2), Op.SPACE_TO_BATCH_ND: (1, 2), Op.BATCH_TO_SPACE_ND: (1, 2)}
+VERSIONS |= {Op.ADD_N: (1, 1), Op.CUMSUM: (1, 1), Op.REVERSE_V2: (1, 2),
+             Op.SPACE_TO_BATCH_ND: (1, 2), Op.BATCH_TO_SPACE_ND: (1, 2)}

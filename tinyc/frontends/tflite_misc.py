@@ -4,6 +4,8 @@ batch/space block ops and the index-driven gathers."""
 
 from __future__ import annotations
 
+import tflite
+
 from tinyc.frontends.tflite_data import const_operand, ints
 
 PLAIN = {"FLOOR": "floor", "CEIL": "ceil", "ROUND": "round", "SIN": "sin", "COS": "cos", "SQUARE": "square",
@@ -36,5 +38,14 @@ def _space_batch(ir_op: str, key: str):  # noqa: ANN202
     return convert
 
 
-CONVERTERS |= {"REVERSE_V2": _reverse_v2, "SPACE_TO_BATCH_ND": _space_batch("space_to_batch_nd", "pads"),
+def _cumsum(r, op, ins: list[str]) -> tuple[str, dict]:  # noqa: ANN001
+    o, present = r.options(op, tflite.CumsumOptions)
+    axis = ints(const_operand(r, "CUMSUM", ins, 1, "axis"))
+    del ins[1:]
+    return "cumsum", {"axis": axis[0], "exclusive": bool(o.Exclusive()) if present else False,
+                      "reverse": bool(o.Reverse()) if present else False}
+
+
+CONVERTERS |= {"REVERSE_V2": _reverse_v2, "ADD_N": _plain("add_n"), "CUMSUM": _cumsum,
+               "SPACE_TO_BATCH_ND": _space_batch("space_to_batch_nd", "pads"),
                "BATCH_TO_SPACE_ND": _space_batch("batch_to_space_nd", "crops")}

@@ -61,6 +61,7 @@ def expect(cond: bool, node: Node, message: str) -> None:
 from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     abs,
     add,
+    add_n,
     avg_pool2d,
     batch_matmul,
     batch_norm,
@@ -68,6 +69,7 @@ from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     comparison,
     concatenation,
     conv2d,
+    cumsum,
     depth_to_space,
     depthwise_conv2d,
     detection_postprocess,
