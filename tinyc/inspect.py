@@ -24,7 +24,7 @@ def summarize(graph: Graph) -> dict:
     for node in graph.nodes:
         acts = [graph.tensor(n) for n in node.inputs if n and not graph.tensor(n).is_const]
         consts = [graph.tensor(n) for n in node.inputs if n and graph.tensor(n).is_const]
-        out = graph.tensor(node.outputs[0])
+        out = graph.tensor(node.outputs[0] if node.outputs else node.inputs[0])  # ASSIGN_VARIABLE: what it stores
         rows.append({
             "node": node.name, "op": node.op,
             "inputs": [_shape(t) for t in acts], "output": _shape(out), "dtype": out.dtype,

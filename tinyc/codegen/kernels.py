@@ -61,10 +61,10 @@ class KernelSet:
             "p": step.params,
             "signature": signature(_FN_PLACEHOLDER, step, self.plan, scratch_need(step)),
             "scratch": scratch_need(step),
-            "T_in": c_type(graph.tensor(step.inputs[0]).dtype),
-            "T_out": c_type(graph.tensor(step.outputs[0]).dtype),
+            "T_in": c_type(graph.tensor(step.inputs[0]).dtype) if step.inputs else None,  # READ_VARIABLE: none
+            "T_out": c_type(graph.tensor(step.outputs[0]).dtype) if step.outputs else None,  # ASSIGN_VARIABLE
             "consts": emitted_consts(step),
-            "size": graph.tensor(step.outputs[0]).size,
+            "size": graph.tensor(step.outputs[0]).size if step.outputs else None,
         } | extra_context(step, self.plan)
         text = reindent(template.render(ctx))
         if text not in self.functions:

@@ -115,6 +115,7 @@ def render_library(plan: Plan, name: str, board: Any = None) -> tuple[dict[str, 
         calls += step_code
         functions.append(fn)
     pre, post = io_copies(plan, inputs, outputs)
+    states = state_fills(plan)
     facts = {
         "name": name,
         "macro": macro,
@@ -127,11 +128,11 @@ def render_library(plan: Plan, name: str, board: Any = None) -> tuple[dict[str, 
         "scratch_size": scratch_size(kernels, board),
         "scratch_paths": {path: kernels.static_scratch_paths.get(path, 0) for path in PATHS},
         "macs": sum(s.macs for s in plan.steps),
-        "weight_bytes": sum(w.nbytes for w in weights),
+        "weight_bytes": sum(w.nbytes for w in weights) + sum(s.elements for s in states if s.array),
         "n_steps": len(plan.steps),
         "uses_memcpy": any("memcpy" in c.code for c in calls + pre + post),
         "state_size": plan.state_size,
-        "states": state_fills(plan),
+        "states": states,
     }
     files = {
         f"{name}.h": env.get_template("model.h.j2").render(facts),
@@ -147,24 +148,38 @@ def render_library(plan: Plan, name: str, board: Any = None) -> tuple[dict[str, 
 
 @dataclass
 class StateFill:
-    """What `<name>_reset()` writes into one persistent buffer."""
+    """What `<name>_reset()` writes into one persistent buffer: one value into every element, or the bytes of
+    `array` (a resource variable's initial values, not all one value or a NaN) into every byte."""
 
     pointer: str  # C expression of its first element
     ctype: str
     elements: int
-    init: str  # C literal
+    init: str  # C literal of the one value
     node: str  # the step's node name (model text: printed through c_comment)
+    array: str | None = None  # the static const uint8_t array of initial bytes
+    body: str = ""  # its initialiser
 
 
 def state_fills(plan: Plan) -> list[StateFill]:
     n_in, n_out = len(plan.graph.inputs), len(plan.graph.outputs)
-    fills = []
+    fills: list[StateFill] = []
+    seen: set[str] = set()
     for step in plan.steps:
         for st in step.state:
-            ctype = c_type(st.dtype)
-            size = int(np.prod(st.shape, dtype=np.int64))
-            fills.append(StateFill(buffer_pointer(plan.buffers[st.name], ctype, n_in, n_out), ctype, size,
-                                   c_scalar(st.init), step.node))
+            if st.name in seen:  # the steps of one resource variable share its buffer
+                continue
+            seen.add(st.name)
+            buf = plan.buffers[st.name]
+            flat = np.ascontiguousarray(np.broadcast_to(np.asarray(st.init, st.dtype), st.shape)).reshape(-1)
+            bits = flat.view(f"u{flat.itemsize}")
+            if np.all(bits == bits[0]) and not (flat.dtype.kind == "f" and np.isnan(flat[0])):
+                ctype = c_type(st.dtype)
+                fills.append(StateFill(buffer_pointer(buf, ctype, n_in, n_out), ctype, flat.size,
+                                       c_scalar(flat[0].item()), step.node))
+            else:
+                raw = flat.view(np.uint8)
+                fills.append(StateFill(buffer_pointer(buf, "uint8_t", n_in, n_out), "uint8_t", raw.size, "",
+                                       step.node, f"tinyc_state_init{len(fills)}", c_initializer(raw)))
     return fills
 
 

@@ -14,15 +14,15 @@ def build_report(plan: Plan, facts: dict[str, Any], files: list[str]) -> dict[st
     graph = plan.graph
     layers = []
     for step, fn in zip(plan.steps, facts["functions"], strict=True):
-        out = step.outputs[0]
-        buf = plan.buffers.get(out)
+        out = step.outputs[0] if step.outputs else None  # ASSIGN_VARIABLE writes its variable's state only
+        buf = plan.buffers.get(out) if out else plan.buffers.get(step.state[0].name)
         layers.append({
             "node": step.node,
             "kernel": step.kernel,
             "function": fn,
             "macs": int(step.macs),
             "weight_bytes": int(sum(np.asarray(a).nbytes for a in emitted_consts(step).values())),
-            "output_bytes": graph.tensor(out).nbytes,
+            "output_bytes": graph.tensor(out).nbytes if out else 0,
             "output_region": buf.region if buf else None,
             "arena_offset": buf.offset if buf and buf.region == "arena" else None,
             "scratch_bytes": int(step.scratch),

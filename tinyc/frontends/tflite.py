@@ -10,9 +10,9 @@ import tflite
 from tflite.BuiltinOperator import BuiltinOperator
 
 from tinyc.errors import PATH_MAX, ModelError, TinycError, UnsupportedOpError, shown
-from tinyc.frontends.tflite_compute import refuse_resource_variables
 from tinyc.frontends.tflite_detection import CONVERTERS as CUSTOM_CONVERTERS
 from tinyc.frontends.tflite_signal import signal_converter
+from tinyc.frontends.tflite_variables import Variables
 from tinyc.ir import Graph, Node, Quant, Tensor
 from tinyc.ir.graph import check_shape, check_tensor
 from tinyc.ops._common import same_padding
@@ -43,9 +43,7 @@ class _Reader:
     def __init__(self, data: bytes, path: Path):
         self.path = path
         self.model = tflite.Model.GetRootAsModel(data, 0)
-        refuse_resource_variables(self.model, len(data), path)
-        if self.model.SubgraphsLength() != 1:
-            raise ModelError(f"{path}: expected one subgraph, found {self.model.SubgraphsLength()}")
+        self.variables = Variables(self.model, len(data), path)  # and CALL_ONCE's initialisation subgraph
         self.sub = self.model.Subgraphs(0)
         # every vector entry costs at least 4 bytes: a larger count is a corrupt length, not a big model
         for what, count in (("buffers", self.model.BuffersLength()), ("tensors", self.sub.TensorsLength()),
@@ -78,6 +76,9 @@ class _Reader:
     def _tensor(self, i: int) -> None:
         t = self.sub.Tensors(i)
         ttype = t.Type()
+        if ttype == tflite.TensorType.RESOURCE:  # a variable's handle: no tensor in the IR (see Variables)
+            self.names[i] = ""
+            return
         if ttype not in TENSOR_TYPES:
             raise ModelError(f"{self.path}: tensor {i} has unsupported type {ttype}")
         shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
@@ -125,7 +126,10 @@ class _Reader:
             signal_converter(op_name) or CUSTOM_CONVERTERS.get(op_name))
         if convert is None:
             raise UnsupportedOpError(op_name, node_name, str(self.path))
-        ir_op, attrs = convert(self, op, ins)
+        converted = convert(self, op, ins)
+        if converted is None:  # VAR_HANDLE, CALL_ONCE: resolved by Variables
+            return
+        ir_op, attrs = converted
         self.g.nodes.append(Node(ir_op, node_name, ins, outs, attrs))
 
     def options(self, op, cls):  # noqa: ANN001
@@ -283,6 +287,10 @@ CONVERTERS.update(COMPUTE_CONVERTERS)
 from tinyc.frontends.tflite_spatial import CONVERTERS as SPATIAL_CONVERTERS  # noqa: E402  (resize, L2 pool)
 
 CONVERTERS.update(SPATIAL_CONVERTERS)
+
+from tinyc.frontends.tflite_variables import CONVERTERS as VARIABLE_CONVERTERS  # noqa: E402  (resource variables)
+
+CONVERTERS.update(VARIABLE_CONVERTERS)
 
 from tinyc.frontends.tflite_misc import CONVERTERS as MISC_CONVERTERS  # noqa: E402  (comparisons, gathers, ...)
 

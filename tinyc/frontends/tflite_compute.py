@@ -1,36 +1,10 @@
-"""TFLite converters of TRANSPOSE_CONV and BATCH_MATMUL (merged into tflite.CONVERTERS), and the refusal of
-resource variables."""
+"""TFLite converters of TRANSPOSE_CONV and BATCH_MATMUL (merged into tflite.CONVERTERS)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import tflite
-from tflite.BuiltinOperator import BuiltinOperator
 
-from tinyc.errors import ModelError, UnsupportedOpError
-
-# Resource variables and the CALL_ONCE that initialises them: no kernels yet
-RESOURCE_OPS = {BuiltinOperator.VAR_HANDLE: "VAR_HANDLE", BuiltinOperator.READ_VARIABLE: "READ_VARIABLE",
-                BuiltinOperator.ASSIGN_VARIABLE: "ASSIGN_VARIABLE", BuiltinOperator.CALL_ONCE: "CALL_ONCE"}
-
-
-def refuse_resource_variables(model: tflite.Model, size: int, path: Path) -> None:
-    """UnsupportedOpError naming the first resource-variable operator of the main subgraph, before the
-    frontend trips over what comes with them (RESOURCE tensors, CALL_ONCE's initialisation subgraph)."""
-    if model.SubgraphsLength() < 1 or model.OperatorCodesLength() * 4 > size:
-        return
-    sub = model.Subgraphs(0)
-    if sub.OperatorsLength() * 4 > size:
-        return  # a corrupt length: reported by the reader
-    for k in range(sub.OperatorsLength()):
-        index = sub.Operators(k).OpcodeIndex()
-        if not 0 <= index < model.OperatorCodesLength():
-            return
-        code = model.OperatorCodes(index)
-        name = RESOURCE_OPS.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()))
-        if name is not None:
-            raise UnsupportedOpError(name, f"{name.lower()}_{k}", str(path))
+from tinyc.errors import ModelError
 
 PADDINGS = {tflite.Padding.SAME: "same", tflite.Padding.VALID: "valid"}
 

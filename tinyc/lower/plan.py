@@ -16,12 +16,14 @@ from tinyc.ir import Graph
 @dataclass
 class State:
     """A buffer a step keeps between invocations (TFLite's variable tensors: an LSTM's hidden and cell state,
-    an SVDF's memory). It holds `init` at start and after a reset; the step reads and rewrites it in place."""
+    an SVDF's memory; a resource variable, shared by the steps that read and assign it). It holds `init` (one
+    value for every element, or an array of its shape) at start and after a reset; the step reads and rewrites
+    it in place."""
 
-    name: str  # "<node>:<key>", unique in the plan
+    name: str  # "<node>:<key>", or "variable:<shared name>" for the steps of one resource variable
     dtype: str
     shape: tuple[int, ...]
-    init: int | float = 0
+    init: int | float | np.ndarray = 0
 
     @property
     def nbytes(self) -> int:

@@ -78,10 +78,13 @@ def plan_memory(plan: Plan, views: bool = True) -> Plan:
 
 
 def _place_state(plan: Plan) -> int:
-    """Offsets of the steps' persistent buffers in the state region; returns its size."""
+    """Offsets of the steps' persistent buffers in the state region (one per State name: the steps of one
+    resource variable share it); returns its size."""
     end = 0
     for step in plan.steps:
         for state in step.state:
+            if state.name in plan.buffers:
+                continue
             offset = _align(end)
             plan.buffers[state.name] = Buffer("state", offset)
             end = offset + state.nbytes

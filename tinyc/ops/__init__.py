@@ -118,4 +118,5 @@ from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     transpose_conv,
     trig,
     unidirectional_sequence_lstm,
+    variables,
 )

@@ -19,7 +19,7 @@ def fold_constants(graph: Graph) -> int:
     folded = 0
     for node in list(graph.nodes):
         op = REGISTRY.get(node.op)
-        if op is None or any(o in graph.outputs for o in node.outputs):
+        if op is None or not node.outputs or any(o in graph.outputs for o in node.outputs):  # no outputs: state
             continue
         ins = [graph.tensor(n) for n in node.inputs if n]
         constant = hasattr(op, "value")  # SHAPE, FILL, ZEROS_LIKE: known from shapes and constants
