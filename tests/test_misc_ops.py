@@ -366,3 +366,27 @@ def test_refusals() -> None:
     for case in bad:
         with pytest.raises((GraphError, UnsupportedDtypeError)):
             case.graph()
+
+
+def test_broadcast_args_folds() -> None:
+    """BROADCAST_ARGS of shapes known at compile time folds to numpy's broadcast shape (TFLM's rule); one of run-time
+    shapes is refused with a GraphError naming the node. (A TFLM comparison needs a consumer of the shape in tinyc's
+    IR: FILL's dtype pairs do not take int32 dims beside a float value at present.)"""
+    from tinyc.passes import fold_constants
+
+    def graph(a: list[int], b: list[int], const_a: bool = True) -> Graph:
+        g = Graph("bargs")
+        g.add_tensor(Tensor("a", (len(a),), "int32", data=np.array(a, np.int32) if const_a else None))
+        g.add_tensor(Tensor("b", (len(b),), "int32", data=np.array(b, np.int32)))
+        g.add_tensor(Tensor("t", (len(np.broadcast_shapes(tuple(a), tuple(b))),), "int32"))
+        g.add_tensor(Tensor("x", (1,), "float32"))
+        g.add_tensor(Tensor("y", (1,), "float32"))
+        g.inputs, g.outputs = ["x"] + ([] if const_a else ["a"]), ["y"]
+        g.nodes = [Node("broadcast_args", "bargs_0", ["a", "b"], ["t"]), Node("neg", "neg_1", ["x"], ["y"])]
+        return g
+
+    for a, b in (([1, 3, 1], [2, 1, 4]), ([5], [4, 1, 1]), ([2, 1], [1])):
+        g = graph(a, b)
+        assert fold_constants(g) == 1 and g.tensor("t").data.tolist() == list(np.broadcast_shapes(tuple(a), tuple(b)))
+    with pytest.raises(GraphError, match="bargs_0"):
+        lower(graph([1, 3], [2, 1], const_a=False))

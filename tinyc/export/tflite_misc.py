@@ -51,8 +51,9 @@ def _cumsum(node: Node, graph: Graph) -> OpSpec:
     return OpSpec(Op.CUMSUM, Opt.CumsumOptions, options, [_ints(graph, node, "axis", [node.attrs["axis"]])])
 
 
-CONVERTERS |= {"reverse_v2": _reverse_v2, "add_n": _plain(Op.ADD_N), "cumsum": _cumsum,
+CONVERTERS |= {"reverse_v2": _reverse_v2, "add_n": _plain(Op.ADD_N),
+               "broadcast_args": _plain(Op.BROADCAST_ARGS), "cumsum": _cumsum,
                "space_to_batch_nd": _space_batch(Op.SPACE_TO_BATCH_ND, "pads"),
                "batch_to_space_nd": _space_batch(Op.BATCH_TO_SPACE_ND, "crops")}
-VERSIONS |= {Op.ADD_N: (1, 1), Op.CUMSUM: (1, 1), Op.REVERSE_V2: (1, 2),
+VERSIONS |= {Op.ADD_N: (1, 1), Op.BROADCAST_ARGS: (1, 1), Op.CUMSUM: (1, 1), Op.REVERSE_V2: (1, 2),
              Op.SPACE_TO_BATCH_ND: (1, 2), Op.BATCH_TO_SPACE_ND: (1, 2)}

@@ -46,6 +46,7 @@ def _cumsum(r, op, ins: list[str]) -> tuple[str, dict]:  # noqa: ANN001
                       "reverse": bool(o.Reverse()) if present else False}
 
 
-CONVERTERS |= {"REVERSE_V2": _reverse_v2, "ADD_N": _plain("add_n"), "CUMSUM": _cumsum,
+CONVERTERS |= {"REVERSE_V2": _reverse_v2, "ADD_N": _plain("add_n"),
+               "BROADCAST_ARGS": _plain("broadcast_args"), "CUMSUM": _cumsum,
                "SPACE_TO_BATCH_ND": _space_batch("space_to_batch_nd", "pads"),
                "BATCH_TO_SPACE_ND": _space_batch("batch_to_space_nd", "crops")}

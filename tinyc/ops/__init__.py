@@ -65,6 +65,7 @@ from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     avg_pool2d,
     batch_matmul,
     batch_norm,
+    broadcast_args,
     cast,
     comparison,
     concatenation,
