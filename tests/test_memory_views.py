@@ -32,13 +32,14 @@ N = 200  # random inputs per model
 
 @dataclass
 class Model:
-    """An int8 graph under construction; `free` and `partial` name the outputs of the copy steps that must emit
-    no code and that must still copy something (the constant and graph-input parts of a concatenation)."""
+    """An int8 graph under construction; `free` names the outputs of the copy steps that must emit no code,
+    `partial` those that must still copy something (constant and graph-input parts, a pad's fill), with the
+    sources (program names) and inputs left."""
 
     g: Graph
     rng: np.random.Generator
     free: list[str] = field(default_factory=list)
-    partial: list[str] = field(default_factory=list)
+    partial: dict[str, tuple[set[str], list[str]]] = field(default_factory=dict)
     copies: list[str] = field(default_factory=list)  # copy steps that must stay whole (layout does not allow)
 
     def act(self, name: str, shape: tuple[int, ...], q: tuple[float, int] = (0.05, -3)) -> str:
@@ -123,29 +124,35 @@ def inception_rows() -> Model:
     m.op("concatenation", [a, x, k, b], [cat], axis=1)
     c = m.conv("c", cat, 4, 3)
     m.g.outputs = [m.pool("y", c, 2, "avg_pool2d")]
-    m.partial = [cat]
+    m.partial = {cat: ({"in0", "k0"}, [x])}
     return m
 
 
 def fire_1x1() -> Model:
     """A fire module after global pooling (1x1 pixels, so channels are the outermost non-unit axis), its expand
-    concatenation nested in another: all three convs write into the outer buffer."""
+    concatenation nested in another with a constant: all three convs write into the outer buffer; the pooling
+    writes into the interior of a channel pad."""
     m = new("fire_1x1", 3)
     x = m.act("x", (1, 4, 4, 8))
     m.g.inputs = [x]
     gap = m.pool("gap", x, 4, "avg_pool2d")
-    sq = m.conv("squeeze", gap, 4, activation="relu")
+    padded = m.like("padded", gap, (1, 1, 1, 12))
+    m.op("pad", [gap], [padded], pads=((0, 0), (0, 0), (0, 0), (2, 2)))
+    sq = m.conv("squeeze", padded, 4, activation="relu")
     e1 = m.conv("e1", sq, 8, q=(0.05, -3))
     e3 = m.conv("e3", sq, 8, 3, q=(0.05, -3))
     e4 = m.conv("e4", gap, 4, q=(0.05, -3))
     inner = m.like("inner", e1, (1, 1, 1, 16))
     m.op("concatenation", [e1, e3], [inner], axis=3)
-    outer = m.like("outer", e1, (1, 1, 1, 20))
-    m.op("concatenation", [inner, e4], [outer], axis=-1)
-    flat = m.like("flat", outer, (1, 20))
+    k = "bias_channels"
+    m.g.add_tensor(Tensor(k, (1, 1, 1, 4), "int8", m.g.tensor(e1).quant, np.int8([[[[-128, 0, 5, 127]]]])))
+    outer = m.like("outer", e1, (1, 1, 1, 24))
+    m.op("concatenation", [inner, e4, k], [outer], axis=-1)
+    flat = m.like("flat", outer, (1, 24))
     m.op("reshape", [outer], [flat])
     m.g.outputs = [m.fc("y", flat, 5)]
-    m.free = [inner, outer]
+    m.free = [inner]
+    m.partial = {outer: ({"k0"}, []), padded: ({""}, [])}
     return m
 
 
@@ -248,10 +255,10 @@ def test_skipped_blocks_move_nothing(built) -> None:
                 assert _address(plan, src, blk.src_offset) == _address(plan, step.outputs[blk.out], blk.out_offset)
         for name in b.model.free:
             assert residual(by_output[name]) is None, f"{b.model.g.name}: '{name}' still copies"
-        for name in b.model.partial:
+        for name, (sources, inputs) in b.model.partial.items():
             left = residual(by_output[name])
-            assert left is not None and {blk[1] for blk in left.params["blocks"]} == {"in0", "k0"}
-            assert left.inputs == plan.graph.inputs
+            assert left is not None and {blk[1] for blk in left.params["blocks"]} == sources, name
+            assert left.inputs == inputs, name
         for name in b.model.copies:
             assert not by_output[name].elided, f"{b.model.g.name}: '{name}' is not a contiguous run"
 

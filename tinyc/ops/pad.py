@@ -1,13 +1,17 @@
 """PAD / PADV2 (a constant: the int8 output zero point unless given) and MIRROR_PAD (REFLECT, SYMMETRIC).
 
 `pads` holds (before, after) per dimension. A constant pad fills the output, then copies the input into its
-interior; a mirror pad is one block per region (before / inside / after on each axis), read backwards
+interior; when the interior is one contiguous run (padding along the outermost non-unit axis only) it fills just
+the runs before and after it, so the memory plan can have the input's producer write the interior in place
+(tinyc/memory/views.py); a mirror pad is one block per region (before / inside / after on each axis), read backwards
 (negative source strides) in the mirrored regions, as TFLM's GetInputDimension maps them.
 """
 
 from __future__ import annotations
 
 import itertools
+
+import numpy as np
 
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
@@ -48,8 +52,16 @@ class Pad(OpDef):
     def lower(self, node: Node, graph: Graph) -> Step:
         pads = pads_of(node, graph)
         x, y = graph.tensor(node.inputs[0]).shape, graph.tensor(node.outputs[0]).shape
-        blocks = [block(0, FILL, y, strides_of(y), (0,) * len(y))] if x != y else []
-        blocks.append(dense(0, "in0", x, y, x, out_start=tuple(a for a, _ in pads)))
+        inner = dense(0, "in0", x, y, x, out_start=tuple(a for a, _ in pads))
+        size, total = int(np.prod(x)), int(np.prod(y))
+        if x == y:
+            blocks = [inner]
+        elif inner.shape == (size,) and inner.out_strides == (1,):
+            start = inner.out_offset
+            blocks = [block(0, FILL, (n,), (1,), (0,), out_offset=at) for at, n in
+                      ((0, start), (start + size, total - start - size)) if n] + [inner]
+        else:
+            blocks = [block(0, FILL, y, strides_of(y), (0,) * len(y)), inner]
         return lower_copy(node, graph, blocks, fill=pad_value(node, graph))
 
 
