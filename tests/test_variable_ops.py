@@ -106,16 +106,21 @@ def test_generated_c_equals_reference(checked, tmp_path: Path) -> None:
     assert "CALL_ONCE" in header and f"#define VARIABLES_STATE_SIZE {plan.state_size}" in header
 
 
-def test_tflm_reset_is_not_tinyc_reset(tmp_path: Path) -> None:
-    """TFLM's reset() fills the variable with its zero point (0.0 here) and does not run CALL_ONCE again; a
-    fresh interpreter, and tinyc's independent inference, starts from the initial value (1, 2, 3, 4)."""
-    path = tmp_path / "acc.tflite"
+def accumulator(path: Path, name: str = "s", init_name: str = "s") -> Path:
+    """y = state + x, assigned to the state; initial value (1, 2, 3, 4)."""
     path.write_bytes(vm.build_model([
         vm.Sub([vm.T("x", "float32", [1, 4]), vm.T("h", "resource", [1]), vm.T("s", "float32", [1, 4]),
                 vm.T("y", "float32", [1, 4])],
-               [vm.call_once(), vm.var_handle("s", 1), vm.Op("READ_VARIABLE", [1], [2]), vm.add(0, 2, 3),
+               [vm.call_once(), vm.var_handle(name, 1), vm.Op("READ_VARIABLE", [1], [2]), vm.add(0, 2, 3),
                 vm.Op("ASSIGN_VARIABLE", [1, 3], [])], [0], [3]),
-        vm.init_subgraph({"s": vm.T("init", "float32", [1, 4], np.arange(1, 5, dtype=np.float32)[None])})]))
+        vm.init_subgraph({init_name: vm.T("init", "float32", [1, 4], np.arange(1, 5, dtype=np.float32)[None])})]))
+    return path
+
+
+def test_tflm_reset_is_not_tinyc_reset(tmp_path: Path) -> None:
+    """TFLM's reset() fills the variable with its zero point (0.0 here) and does not run CALL_ONCE again; a
+    fresh interpreter, and tinyc's independent inference, starts from the initial value (1, 2, 3, 4)."""
+    path = accumulator(tmp_path / "acc.tflite")
     x = np.ones((3, 1, 4), np.float32)
     interp = tflm_runtime.Interpreter.from_file(str(path))
     after_reset = []
@@ -128,6 +133,17 @@ def test_tflm_reset_is_not_tinyc_reset(tmp_path: Path) -> None:
     plan = plan_memory(lower(load_model(path)))
     assert run_plan(plan, [x])["y"].reshape(3, 4).tolist() == [[2, 3, 4, 5]] * 3
     assert run_sequence(plan, [x])["y"].reshape(3, 4).tolist() == [[2, 3, 4, 5], [3, 4, 5, 6], [4, 5, 6, 7]]
+
+
+@pytest.mark.parametrize(("name", "init_name"), [("s\0junk", "s"), ("s", "t"), ("\xe9t\xe9", "\xe9t\xe9")])
+def test_variable_names_compare_as_c_strings(name: str, init_name: str, tmp_path: Path) -> None:
+    """TFLM matches shared names with strcmp: up to the first NUL byte (a name the init subgraph does not
+    assign starts from its zero-point fill)."""
+    path = accumulator(tmp_path / "acc.tflite", name, init_name)
+    x = np.random.default_rng(0).normal(size=(20, 1, 4)).astype(np.float32)
+    plan = plan_memory(lower(load_model(path)))
+    for stream, ours in ((False, run_plan(plan, [x])["y"]), (True, run_sequence(plan, [x])["y"])):
+        assert ours.tobytes() == tflm(path, x, stream).tobytes(), stream
 
 
 def test_passes_keep_assignments(tmp_path: Path) -> None:

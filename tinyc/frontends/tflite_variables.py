@@ -37,8 +37,8 @@ class _Use:
 
 @dataclass
 class Variable:
-    name: str  # its shared_name
-    container: str | None
+    name: str  # its shared_name (up to a NUL byte)
+    container: str | None  # None when absent
     reads: list[_Use] = field(default_factory=list)
     assigns: list[_Use] = field(default_factory=list)  # in TFLM's prepare order: subgraph 0, then the init one
     init: np.ndarray | None = None  # the value the initialisation subgraph assigns last
@@ -141,14 +141,15 @@ class Variables:
         table = op.BuiltinOptions()
         if table is not None:
             opts.Init(table.Bytes, table.Pos)
-        name = opts.SharedName() if table is not None else None
+        name, container = (opts.SharedName(), opts.Container()) if table is not None else (None, None)
+        # TFLM compares them as C strings: up to the first NUL byte; no container matches any
+        name = _c_string(name)
         if not name:
             raise ModelError(f"{self.path}: {what} has no shared_name")
-        text = name.decode("utf-8", "replace")
-        container = (opts.Container() or b"").decode("utf-8", "replace") or None
-        var = self.by_name.setdefault(text, Variable(text, container))
+        container = _c_string(container)
+        var = self.by_name.setdefault(name, Variable(name, container))
         if var.container != container:  # TFLM would keep them apart, or match either: not supported
-            raise ModelError(f"{self.path}: variable '{shown(text)}' is named in two containers")
+            raise ModelError(f"{self.path}: variable '{shown(name)}' is named in two containers")
         return var
 
     def _of(self, sub: int, index: int, what: str) -> Variable:
@@ -205,6 +206,11 @@ class Variables:
 
 
 _NAMES = {v: k for k, v in vars(Op).items() if not k.startswith("_")}
+
+
+def _c_string(raw: bytes | None) -> str | None:
+    """A flatbuffer string as TFLM's c_str() reads it, as text (undecodable bytes kept apart: surrogateescape)."""
+    return None if raw is None else raw.split(b"\0")[0].decode("utf-8", "surrogateescape")
 
 
 def _read_variable(r, op, ins: list[str]) -> tuple[str, dict]:  # noqa: ANN001
