@@ -12,6 +12,7 @@ LOGISTIC, DEQUANTIZE, the op) runs end to end: ref and host equal TFLM. Refusals
 from __future__ import annotations
 
 import math
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from tinyc.lower import lower
 from tinyc.memory import plan_memory
 from tinyc.ops import REGISTRY
 from tinyc.ops.detection_postprocess import decode
-from tinyc.pipeline import compile_library, model_name
+from tinyc.pipeline import compile_library, model_name, run_model
 from tinyc.runtime import run_plan
 from tinyc.targets import run_host
 from tinyc.targets.library import pack_records, split_records
@@ -323,6 +324,33 @@ def test_ssd_head_end_to_end(tmp_path) -> None:
     assert code == 0, err
     with np.load(tmp_path / "y.npz") as z:
         assert [z[f"output{k}"].tobytes() for k in range(4)] == [o[:5].tobytes() for o in outs]
+
+
+BOARDS = [("nucleo-l4r5zi", "arm-none-eabi-gcc", "qemu-system-arm"),  # Cortex-M4F: double in software
+          ("esp32-c3", "riscv64-unknown-elf-gcc", "qemu-system-riscv32")]
+
+
+@pytest.mark.parametrize("board,cc,qemu", BOARDS, ids=[b for b, _, _ in BOARDS])
+def test_emulated_boards_equal_reference(checked, board, cc, qemu) -> None:
+    """The SSD head and the regular / fast cases with infinite boxes and with ties, 4 inputs each (in the first
+    two, 2 with huge h, w encodings), on an emulated core: every output byte equals the reference."""
+    if shutil.which(cc) is None or shutil.which(qemu) is None:
+        pytest.skip(f"{cc} or {qemu} not installed")
+    rng = np.random.default_rng(9)
+    chosen = {"fast_2_huge_boxes", "regular_2_huge_boxes", "regular_5_ties"}
+    graphs, xs = [ssd_graph(rng)], [rng.integers(-128, 128, (4, 1, 6, 6, 8)).astype(np.int8)]
+    for spec, g, case_xs, _, _ in checked:
+        if spec.id in chosen:
+            huge = np.abs(case_xs[0][..., 2:4]).reshape(N, -1).max(axis=1) > 100
+            rows = np.concatenate([np.flatnonzero(huge)[:2], np.flatnonzero(~huge)])[:4]
+            graphs.append(g)
+            xs += [x[rows] for x in case_xs]
+    graph = merge(graphs, "detection_board")
+    plan = plan_memory(lower(graph))
+    want = run_plan(plan, xs)
+    got, _ = run_model(plan, xs, board)
+    for out, g in zip(graph.outputs, got, strict=True):
+        assert g.tobytes() == want[out].tobytes(), out
 
 
 def _written(tmp_path: Path, graph: Graph, monkeypatch) -> Path:  # noqa: ANN001
