@@ -206,7 +206,27 @@ def slice_chain() -> Model:
     return m
 
 
-MODELS = [heads, inception_rows, fire_1x1, split_branches, slice_chain]
+def shuffle_rows() -> Model:
+    """SPLIT then CONCATENATION of the pieces swapped: the split writes its pieces straight into the
+    concatenation (one copy instead of two), and a slice of a piece is a view into the concatenation."""
+    m = new("shuffle_rows", 6)
+    x = m.act("x", (1, 8, 4, 4))
+    m.g.inputs = [x]
+    c = m.conv("c", x, 4, activation="relu")
+    s0, s1 = m.like("s0", c, (1, 4, 4, 4)), m.like("s1", c, (1, 4, 4, 4))
+    m.op("split", [c], [s0, s1], axis=1)
+    cat = m.like("swapped", c, (1, 8, 4, 4))
+    m.op("concatenation", [s1, s0], [cat], axis=1)
+    v = m.like("v", s0, (1, 2, 4, 4))
+    m.op("strided_slice", [s0], [v], begin=(0, 1, 0, 0), end=(1, 3, 4, 4), strides=(1, 1, 1, 1), begin_mask=0,
+         end_mask=0, shrink_axis_mask=0)
+    m.g.outputs = [m.conv("y0", cat, 4, 3), m.conv("y1", v, 2, 3)]
+    m.free = [cat, v]
+    m.partial = {s0: ({"in0"}, [c])}
+    return m
+
+
+MODELS = [heads, inception_rows, fire_1x1, split_branches, slice_chain, shuffle_rows]
 
 
 @dataclass

@@ -71,8 +71,7 @@ class Layout:
 
     def whole(self, name: str) -> bool:
         """The tensor is its group's root and spans all of it."""
-        r, off = self.root(name)
-        return r == name and self.extent(r) == self.plan.graph.tensor(name).nbytes
+        return self.root(name)[0] == name and self.extent(name) == self.plan.graph.tensor(name).nbytes
 
 
 def layout(plan: Plan, views: bool = True) -> Layout:
