@@ -1,13 +1,14 @@
 """TFLite_Detection_PostProcess (SSD's box decoding + NMS) against TFLM: single-op CUSTOM models written with
-tinyc's exporter (SSD-grid, random and BlazeFace-style anchors; fast and regular NMS; 1, 5 and 90 classes with
-and without a background class; max_detections 10 / 20 / 100; score thresholds that keep a few or all anchors;
-scores with many exact ties), N random inputs each, the reference runtime byte-equal to TFLM on every value TFLM
-defines (TFLM leaves the rest of its outputs unwritten: arena garbage and earlier results, seen in the runs;
-tinyc writes zeros there, checked too). tinyc decodes with its own double exp (fdlibm's, `_mathf.expd`) where
-TFLM calls glibc's: on the test inputs they differ by one ulp on about 8% of the doubles and on none of the
-floats they are rounded to (counted in test_exp_matches_libm_after_rounding). The generated C of all cases (one
-library, ASan/UBSan, -Werror) equals the reference on every byte. An SSD-like int8 model (conv heads, RESHAPE,
-LOGISTIC, DEQUANTIZE, the op) runs end to end: ref and host equal TFLM. Refusals are one-line errors."""
+tinyc's exporter (SSD-grid, random and BlazeFace-style anchors; fast and regular NMS; 1, 2, 3, 5 and 90 classes
+with and without a background class; max_detections 10 / 20 / 50 / 100; score thresholds that keep a few or all
+anchors; scores with many exact ties; infinite boxes), N random inputs each, the reference runtime byte-equal
+to TFLM on every value TFLM defines (TFLM leaves the rest of its outputs unwritten: arena garbage and earlier
+results, seen in the runs; tinyc writes zeros there, checked too). tinyc decodes with its own double exp
+(fdlibm's, `_mathf.expd`) where TFLM calls glibc's: on the test inputs they differ by one ulp on 2-20% of the
+doubles and on none of the floats they are rounded to (test_exp_matches_libm_after_rounding); no output value
+differs from TFLM. The generated C of all cases (one library, ASan/UBSan, -Werror) equals the reference on every
+byte, on the host and on emulated Cortex-M4F / RISC-V. An SSD-like int8 model (conv heads, RESHAPE, LOGISTIC,
+DEQUANTIZE, the op) runs end to end: ref and host equal TFLM. Refusals are one-line errors."""
 
 from __future__ import annotations
 
@@ -207,7 +208,7 @@ def test_exp_matches_libm_after_rounding(checked) -> None:
     ours, libm = expd(args), np.array([math.exp(v) for v in args])
     ulps = np.abs(ours.view(np.int64) - libm.view(np.int64))
     assert ulps.max() <= 1
-    assert 0.02 < np.mean(ulps != 0) < 0.2  # 1 ulp apart on about 8% of the doubles
+    assert 0.02 < np.mean(ulps != 0) < 0.2  # 1 ulp apart on some doubles (7.6% measured)
     for anchor_h in (0.02, 0.2, 1.0, 0.28):
         with np.errstate(over="ignore"):
             half = [(0.5 * e * anchor_h).astype(np.float32) for e in (ours, libm)]

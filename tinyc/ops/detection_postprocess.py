@@ -7,12 +7,13 @@ scores [1, D], the number of detections [1], all float32, D >= max_detections.
 
 Decoding in double as TFLM: y / y_scale * anchor_h + anchor_y, 0.5 * exp(h / h_scale) * anchor_h, each rounded
 to float, the corners in float. exp is tinyc's (fdlibm's algorithm, `_mathf.expd`) where TFLM calls libm's: it
-differs from glibc's by one ulp on about 8% of doubles, which after the rounding to float changed no value in
-tests/test_detection_postprocess.py. NMS: the boxes scoring >= nms_score_threshold, stable-sorted by decreasing
-score, greedily kept while they overlap no kept box by IoU > nms_iou_threshold (IoU in TFLM's float operations).
-Fast NMS (use_regular_nms false): each anchor's best class (the first of equal maxima) and one NMS over their
-scores. Regular NMS: one NMS per class (at most detections_per_class each), the max_detections best of all by
-decreasing score, ties to the earlier class then the earlier anchor (TFLM's partial sort on (score, position)).
+differs from glibc's by one ulp on about one double in ten (arguments in [-8, 8]), which after the rounding to
+float changed none of 40 million half sizes measured, nor any output in tests/test_detection_postprocess.py.
+NMS: the boxes scoring >= nms_score_threshold, stable-sorted by decreasing score, greedily kept while they
+overlap no kept box by IoU > nms_iou_threshold (IoU in TFLM's float operations). Fast NMS (use_regular_nms
+false): each anchor's best class (the first of equal maxima) and one NMS over their scores. Regular NMS: one NMS
+per class (at most detections_per_class each), the max_detections best of all by decreasing score, ties to the
+earlier class then the earlier anchor (TFLM's partial sort on (score, position)).
 
 TFLM leaves the outputs past the detections unwritten (fast NMS: past num_detections; regular: past
 max_detections) and they keep whatever was there; tinyc writes zeros. TFLM stops with an error when a decoded box
@@ -151,6 +152,7 @@ def scratch_layout(p: dict) -> dict[str, int]:
 @register
 class DetectionPostprocess(OpDef):
     name = "detection_postprocess"
+    tflite = ("TFLite_Detection_PostProcess",)
     arity = (3, 3)
     outputs = (4, 4)
     kernels = {"detection_postprocess": run}
