@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import tflite
 from tflite.BuiltinOperator import BuiltinOperator
+from tflite.BuiltinOptions import BuiltinOptions
 
 from tinyc.errors import PATH_MAX, ModelError, TinycError, UnsupportedOpError, shown
 from tinyc.frontends.tflite_detection import CONVERTERS as CUSTOM_CONVERTERS
@@ -133,11 +134,14 @@ class _Reader:
         self.g.nodes.append(Node(ir_op, node_name, ins, outs, attrs))
 
     def options(self, op, cls):  # noqa: ANN001
+        """The operator's options table read as `cls`, and whether it has one. A table of another type counts
+        as absent (defaults), as in TFLM, whose generated accessor returns null on a type mismatch."""
         table = op.BuiltinOptions()
         opts = cls()
-        if table is not None:
+        present = table is not None and op.BuiltinOptionsType() == getattr(BuiltinOptions, cls.__name__)
+        if present:
             opts.Init(table.Bytes, table.Pos)
-        return opts, table is not None
+        return opts, present
 
     def pads(self, x: str, kh: int, kw: int, stride: tuple[int, int], dil: tuple[int, int], padding: int) -> tuple:
         if padding == tflite.Padding.VALID:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import tflite
 from tflite.BuiltinOperator import BuiltinOperator as Op
+from tflite.BuiltinOptions import BuiltinOptions
 
 from tinyc.errors import ModelError, shown
 from tinyc.ir.graph import check_shape
@@ -104,7 +105,7 @@ class Variables:
         opts = tflite.CallOnceOptions()
         table = ops[0][0].BuiltinOptions()
         index = -1
-        if table is not None:
+        if table is not None and ops[0][0].BuiltinOptionsType() == BuiltinOptions.CallOnceOptions:
             opts.Init(table.Bytes, table.Pos)
             index = int(opts.InitSubgraphIndex())
         if not 1 <= index < self.model.SubgraphsLength():
@@ -139,6 +140,8 @@ class Variables:
     def _variable(self, op: tflite.Operator, what: str) -> Variable:
         opts = tflite.VarHandleOptions()
         table = op.BuiltinOptions()
+        if table is not None and op.BuiltinOptionsType() != BuiltinOptions.VarHandleOptions:
+            table = None  # an options table of another type: absent, as in TFLM
         if table is not None:
             opts.Init(table.Bytes, table.Pos)
         name, container = (opts.SharedName(), opts.Container()) if table is not None else (None, None)
