@@ -33,7 +33,7 @@ from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
 from tinyc.ops import OpDef, expect, register
 from tinyc.ops._mathf import expd
-from tinyc.ops.signal._common import int_attr
+from tinyc.ops.signal._common import INT32, int_attr
 
 F = np.float32
 INTS = ("max_detections", "max_classes_per_detection", "detections_per_class", "num_classes")
@@ -172,10 +172,11 @@ class DetectionPostprocess(OpDef):
                f"the anchors must be a float32 constant [{n}, 4] (TFLM reads them as float32 [anchors, 4]), got "
                f"{'a constant' if anchors.is_const else 'an activation'} {anchors.dtype} {list(anchors.shape)}")
         expect(bool(np.all(np.isfinite(anchors.data))), node, "the anchors must be finite")
-        for key in INTS:
-            int_attr(node, key, 1, LIMIT)
         regular = node.attrs.get("use_regular_nms")
         expect(isinstance(regular, bool), node, f"attribute 'use_regular_nms' must be a bool, got {regular!r}")
+        unused = "max_classes_per_detection" if regular else "detections_per_class"  # not read in this mode
+        for key in INTS:
+            int_attr(node, key, *(INT32 if key == unused else (1, LIMIT)))
         value = {}
         for key in FLOATS:
             v = node.attrs.get(key)
