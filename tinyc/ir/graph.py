@@ -94,7 +94,7 @@ class Graph:
         quantization parameters are finite, in range (SCALE_RANGE, the dtype's zero points) and of the
         right length for their axis; activations are quantized per tensor; every tensor a node reads
         exists and is produced before it, every output is produced by a node; each op's own rule holds
-        (its check); the graph's multiply-accumulates stay within MAX_MACS.
+        (its dtypes, then its check); the graph's multiply-accumulates stay within MAX_MACS.
         """
         from tinyc.ops import REGISTRY
 
@@ -144,6 +144,7 @@ class Graph:
                     raise GraphError(f"tensor '{shown(name)}' is written twice (second time by {where})")
                 available.add(name)
                 produced.add(name)
+            REGISTRY[node.op].check_dtypes(node, self)
             REGISTRY[node.op].check(node, self)
         for name in self.outputs:
             if name not in produced:

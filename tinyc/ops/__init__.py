@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tinyc.errors import GraphError, shown
+from tinyc.errors import GraphError, UnsupportedDtypeError, shown
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
 
@@ -17,14 +17,42 @@ from tinyc.lower.plan import Step
 Kernel = Callable[[Step, list[np.ndarray]], list[np.ndarray]]
 
 
+# The activation dtypes most ops have kernels for: int8 in, int8 out; float32 in, float32 out.
+INT8_OR_FLOAT = frozenset({("int8", "int8"), ("float32", "float32")})
+ANY_SAME = None  # `dtypes` of ops that move bytes whatever their type: input and output dtypes agree
+
+
 class OpDef:
     name: str = ""
     arity: tuple[int, int] = (1, 1)  # min and max number of inputs
     outputs: tuple[int, int] = (1, 1)  # min and max number of outputs
     kernels: dict[str, Kernel] = {}
+    # (activation input dtype, output dtype) pairs the op has kernels for; every non-constant input is paired
+    # with output 0. Graph.verify refuses any other pair, and any uint8 tensor the pairs do not name, so a dtype
+    # without a kernel never reaches a kernel written for another.
+    dtypes: frozenset[tuple[str, str]] | None = INT8_OR_FLOAT
 
     def check(self, node: Node, graph: Graph) -> None:
         """Op-specific verification beyond arity; raise GraphError naming the node."""
+
+    def check_dtypes(self, node: Node, graph: Graph) -> None:
+        """Raise UnsupportedDtypeError (naming the tensor, node and model file) for dtypes without a kernel."""
+        out = graph.tensor(node.outputs[0])
+        allowed = self.dtypes if self.dtypes is not None else frozenset({(out.dtype, out.dtype)})
+        uint8_ok = any("uint8" in pair for pair in allowed)
+        for name in [n for n in node.inputs if n] + list(node.outputs):
+            t = graph.tensor(name)
+            what = t.dtype
+            if name in node.outputs:
+                ok = t.dtype in {b for _, b in allowed}
+            elif t.is_const:
+                ok = t.dtype != "uint8" or uint8_ok
+            else:
+                ok, what = (t.dtype, out.dtype) in allowed, f"{t.dtype} -> {out.dtype}"
+            if not ok:
+                kinds = ", ".join(f"{a} -> {'/'.join(sorted(b for x, b in allowed if x == a))}"
+                                  for a in sorted({a for a, _ in allowed}))
+                raise UnsupportedDtypeError(what, name, node.op, node.name, graph.source or graph.name, kinds)
 
     def macs(self, node: Node, graph: Graph) -> int:
         return 0
@@ -73,6 +101,7 @@ from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     cumsum,
     depth_to_space,
     depthwise_conv2d,
+    dequantize,
     detection_postprocess,
     div,
     elu,
@@ -95,6 +124,7 @@ from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     neg,
     pad,
     prelu,
+    quantize,
     reduce,
     relu,
     reshape,
