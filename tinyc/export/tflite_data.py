@@ -23,7 +23,7 @@ VERSIONS = {Op.CONCATENATION: (1, 2), Op.PACK: (1, 2), Op.UNPACK: (1, 2), Op.SLI
             Op.BROADCAST_TO: (2, 2), Op.DEPTH_TO_SPACE: (1, 2), Op.SPACE_TO_DEPTH: (1, 2), Op.PAD: (1, 2),
             Op.PADV2: (1, 2), Op.MIRROR_PAD: (1, 1), Op.MEAN: (1, 2), Op.SUM: (1, 1), Op.REDUCE_MAX: (1, 2),
             Op.REDUCE_MIN: (1, 2), Op.REDUCE_PROD: (1, 1), Op.ARG_MAX: (1, 2), Op.ARG_MIN: (1, 2), Op.CAST: (1, 1),
-            Op.SHAPE: (1, 1), Op.FILL: (1, 1), Op.ZEROS_LIKE: (1, 1)}
+            Op.SHAPE: (1, 1), Op.FILL: (1, 1), Op.ZEROS_LIKE: (1, 1), Op.REDUCE_ALL: (1, 1)}
 
 
 def _ints(graph: Graph, node: Node, what: str, values, shape: tuple[int, ...] | None = None) -> Tensor:  # noqa: ANN001
@@ -169,6 +169,7 @@ CONVERTERS: dict[str, Callable[[Node, Graph], OpSpec]] = {
     "sum": _reducer(Op.SUM),
     "reduce_max": _reducer(Op.REDUCE_MAX),
     "reduce_min": _reducer(Op.REDUCE_MIN),
+    "reduce_all": _reducer(Op.REDUCE_ALL),
     "arg_max": _arg(Op.ARG_MAX, Opt.ArgMaxOptions, tflite.ArgMaxOptionsStart, tflite.ArgMaxOptionsAddOutputType,
                     tflite.ArgMaxOptionsEnd),
     "arg_min": _arg(Op.ARG_MIN, Opt.ArgMinOptions, tflite.ArgMinOptionsStart, tflite.ArgMinOptionsAddOutputType,

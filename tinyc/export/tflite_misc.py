@@ -18,7 +18,8 @@ PLAIN = {"floor": Op.FLOOR, "ceil": Op.CEIL, "round": Op.ROUND, "sin": Op.SIN, "
          "floor_div": Op.FLOOR_DIV, "floor_mod": Op.FLOOR_MOD, "equal": Op.EQUAL, "not_equal": Op.NOT_EQUAL,
          "greater": Op.GREATER, "greater_equal": Op.GREATER_EQUAL, "less": Op.LESS, "less_equal": Op.LESS_EQUAL,
          "logical_and": Op.LOGICAL_AND, "logical_or": Op.LOGICAL_OR, "logical_not": Op.LOGICAL_NOT,
-         "select_v2": Op.SELECT_V2, "gather_nd": Op.GATHER_ND, "embedding_lookup": Op.EMBEDDING_LOOKUP}
+         "select_v2": Op.SELECT_V2, "gather_nd": Op.GATHER_ND, "embedding_lookup": Op.EMBEDDING_LOOKUP,
+         "dynamic_update_slice": Op.DYNAMIC_UPDATE_SLICE}
 VERSIONS = {code: (1, 2) for code in PLAIN.values()}
 
 

@@ -165,6 +165,7 @@ CONVERTERS = {
     "SUM": _reducer("sum"),
     "REDUCE_MAX": _reducer("reduce_max"),
     "REDUCE_MIN": _reducer("reduce_min"),
+    "REDUCE_ALL": _reducer("reduce_all"),
     "ARG_MAX": _arg("arg_max"),
     "ARG_MIN": _arg("arg_min"),
     "CAST": _plain("cast"),

@@ -12,7 +12,8 @@ PLAIN = {"FLOOR": "floor", "CEIL": "ceil", "ROUND": "round", "SIN": "sin", "COS"
          "FLOOR_DIV": "floor_div", "FLOOR_MOD": "floor_mod", "EQUAL": "equal", "NOT_EQUAL": "not_equal",
          "GREATER": "greater", "GREATER_EQUAL": "greater_equal", "LESS": "less", "LESS_EQUAL": "less_equal",
          "LOGICAL_AND": "logical_and", "LOGICAL_OR": "logical_or", "LOGICAL_NOT": "logical_not",
-         "SELECT_V2": "select_v2", "GATHER_ND": "gather_nd", "EMBEDDING_LOOKUP": "embedding_lookup"}
+         "SELECT_V2": "select_v2", "GATHER_ND": "gather_nd", "EMBEDDING_LOOKUP": "embedding_lookup",
+         "DYNAMIC_UPDATE_SLICE": "dynamic_update_slice"}
 
 
 def _plain(ir_op: str):  # noqa: ANN202

@@ -105,6 +105,7 @@ from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     detection_postprocess,
     div,
     elu,
+    dynamic_update_slice,
     embedding_lookup,
     exp,
     floor_div,

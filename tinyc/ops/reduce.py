@@ -1,5 +1,5 @@
-"""Reductions as TFLM computes them: MEAN, SUM, REDUCE_MAX, REDUCE_MIN (float32, int8, int16) and ARG_MAX /
-ARG_MIN (float32 or int8 in, int32 or int64 indices out).
+"""Reductions as TFLM computes them: MEAN, SUM, REDUCE_MAX, REDUCE_MIN (float32, int8, int16), REDUCE_ALL (bool)
+and ARG_MAX / ARG_MIN (float32 or int8 in, int32 or int64 indices out).
 
 Each output element loops over its reduced elements in the input's row-major order, the order in which
 TFLM's Reduce accumulates them, so float sums round the same. Integer MEAN and SUM take TFLM's
@@ -68,7 +68,9 @@ def run_reduce(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     p = step.params
     v = gathered(step, inputs[0])
     kind, n = p["kind"], inputs[0].shape[0]
-    if p["dtype"] == "float32":
+    if kind == "all":
+        out = v.all(axis=2)
+    elif p["dtype"] == "float32":
         acc = np.full(v.shape[:2], FLOAT_INIT.get(kind, 0.0), np.float32)
         for r in range(v.shape[2]):
             x = v[:, :, r]
@@ -150,6 +152,13 @@ class ReduceMax(_Reduce):
 @register
 class ReduceMin(_Reduce):
     name, kind = "reduce_min", "min"
+
+
+@register
+class ReduceAll(_Reduce):
+    name, kind = "reduce_all", "all"
+    tflite = ("REDUCE_ALL",)
+    dtypes = frozenset({("bool", "bool")})
 
 
 @register
