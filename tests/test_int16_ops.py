@@ -208,4 +208,5 @@ def test_binary_refusals() -> None:
     with pytest.raises(GraphError, match="not below 1"):
         binary("big", "add", (1, 4), (1, 4), (1, 4), s_out=1e-9)
     with pytest.raises(UnsupportedDtypeError, match="int16"):
-        case_graph(Case("sub", "sub", [((1, 4), "int16")] * 2, [((1, 4), "int16")], quant_out=(0.01, 0)))
+        case_graph(Case("sqd", "squared_difference", [((1, 4), "int16")] * 2, [((1, 4), "int16")],
+                        quant_out=(0.01, 0)))
