@@ -12,6 +12,7 @@ ACTIVATIONS = ("none", "relu", "relu6", "relu_n1_to_1")
 MAX_WINDOW = 1 << 16  # kernel size, stride and dilation of a windowed op
 MULTIPLIER_MAX = 2.0**31  # a requantization multiplier the kernels represent (Q31 with a shift of at most 31)
 FLOAT_BOUNDS = {"none": (-np.inf, np.inf), "relu": (0.0, np.inf), "relu6": (0.0, 6.0), "relu_n1_to_1": (-1.0, 1.0)}
+FLT_MAX = float(np.finfo(np.float32).max)
 
 
 def window_out_size(size: int, k: int, stride: int, dilation: int, pad_before: int, pad_after: int) -> int:
@@ -66,6 +67,16 @@ def output_bounds(node: Node, graph: Graph) -> dict[str, int | float]:
     return {"act_min": float(lo_f), "act_max": float(hi_f)}
 
 
+def tflm_output_bounds(node: Node, graph: Graph) -> dict[str, int | float]:
+    """output_bounds of an op whose TFLM float kernel clamps with CalculateActivationRange's bounds (conv,
+    depthwise, fully connected, pooling, add): no activation (and RELU's top) is +-FLT_MAX, not infinity, so an
+    output that overflows is FLT_MAX. NaN passes the clamp, as TFLM's min(max(x, lo), hi) (see _float.clamp)."""
+    bounds = output_bounds(node, graph)
+    if graph.tensor(node.outputs[0]).dtype != "float32":
+        return bounds
+    return {k: min(max(float(v), -FLT_MAX), FLT_MAX) for k, v in bounds.items()}
+
+
 def batch_view(x: np.ndarray, ir_rank: int) -> np.ndarray:
     """Fold the runtime batch axis into the IR's leading dimension: (N, 1, ...) -> (N, ...)."""
     return x.reshape((-1,) + x.shape[x.ndim - ir_rank + 1:])
@@ -77,7 +88,7 @@ def window_geometry(node: Node, graph: Graph, kh: int, kw: int) -> dict[str, int
     sh, sw = node.attrs.get("stride", (1, 1))
     dh, dw = node.attrs.get("dilation", (1, 1))
     top, left, bottom, right = node.attrs.get("pads", (0, 0, 0, 0))
-    return {"in_h": x.shape[1], "in_w": x.shape[2], "in_c": x.shape[3],
+    return {"batches": x.shape[0], "in_h": x.shape[1], "in_w": x.shape[2], "in_c": x.shape[3],
             "out_h": y.shape[1], "out_w": y.shape[2], "out_c": y.shape[3],
             "k_h": kh, "k_w": kw, "stride_h": sh, "stride_w": sw, "dil_h": dh, "dil_w": dw,
             "pad_top": top, "pad_left": left, "pad_bottom": bottom, "pad_right": right}

@@ -16,7 +16,7 @@ from tinyc.numerics import multiply_by_quantized_multiplier as mbqm
 from tinyc.numerics import quantize_multiplier_smaller_than_one
 from tinyc.ops import expect, register
 from tinyc.ops._binary import WITH_INT32, BinaryOp, is_binary_case
-from tinyc.ops._common import activation_of, is_int8, output_bounds, quant
+from tinyc.ops._common import activation_of, is_int8, quant, tflm_output_bounds
 from tinyc.ops._float import QUIET, clamp
 from tinyc.ops.sub import rescaled
 
@@ -103,7 +103,7 @@ class Add(BinaryOp):
         if is_binary_case(a, b, y):
             return super().lower(node, graph)
         inputs = [a.name] if b.is_const else [a.name, b.name]
-        step = Step("", node.name, inputs, [y.name], dict(output_bounds(node, graph)))
+        step = Step("", node.name, inputs, [y.name], dict(tflm_output_bounds(node, graph)))
         if b.is_const:
             step.consts["other"] = np.ascontiguousarray(np.broadcast_to(b.data, y.shape))
         if not is_int8(graph, node):

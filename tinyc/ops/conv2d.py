@@ -20,8 +20,8 @@ from tinyc.ops._common import (
     check_weighted,
     check_window,
     is_int8,
-    output_bounds,
     quant,
+    tflm_output_bounds,
     window_geometry,
 )
 from tinyc.ops._hybrid import lower_conv2d_hybrid, run_conv2d_hybrid
@@ -116,7 +116,7 @@ class Conv2D(OpDef):
     def lower(self, node: Node, graph: Graph) -> Step:
         w = graph.tensor(node.inputs[1])
         n_out = w.shape[0]
-        params = window_geometry(node, graph, w.shape[1], w.shape[2]) | output_bounds(node, graph)
+        params = window_geometry(node, graph, w.shape[1], w.shape[2]) | tflm_output_bounds(node, graph)
         step = Step("", node.name, [node.inputs[0]], [node.outputs[0]], params, macs=self.macs(node, graph))
         if graph.tensor(node.inputs[0]).dtype == "int16":
             lower_s16(step, graph, node, w.data, 0, *per_channel_requant(graph, node, n_out))

@@ -14,8 +14,8 @@ from tinyc.ops._common import (
     check_weighted,
     check_window,
     is_int8,
-    output_bounds,
     quant,
+    tflm_output_bounds,
     window_geometry,
 )
 from tinyc.ops._int16 import WITH_INT16, check_s16, lower_s16, run_depthwise_conv2d_s16
@@ -73,7 +73,7 @@ class DepthwiseConv2D(OpDef):
         w = graph.tensor(node.inputs[1])
         n_out = w.shape[3]
         weights = w.data.reshape(w.shape[1:])
-        params = (window_geometry(node, graph, w.shape[1], w.shape[2]) | output_bounds(node, graph)
+        params = (window_geometry(node, graph, w.shape[1], w.shape[2]) | tflm_output_bounds(node, graph)
                   | {"depth_multiplier": int(node.attrs.get("depth_multiplier", 1))})
         step = Step("", node.name, [node.inputs[0]], [node.outputs[0]], params, macs=self.macs(node, graph))
         if graph.tensor(node.inputs[0]).dtype == "int16":

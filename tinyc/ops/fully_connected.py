@@ -12,7 +12,7 @@ from tinyc._kernels import fully_connected as _fc
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
 from tinyc.ops import OpDef, expect, register
-from tinyc.ops._common import check_weighted, is_int8, output_bounds, quant
+from tinyc.ops._common import check_weighted, is_int8, quant, tflm_output_bounds
 from tinyc.ops._int16 import WITH_INT16, check_s16, lower_s16, run_fully_connected_s16
 from tinyc.ops.conv2d import check_weights_symmetric, float_bias, folded_bias, per_channel_requant
 from tinyc.ops.sparse_weights import as_dense, sparsify
@@ -67,7 +67,7 @@ class FullyConnected(OpDef):
         w = graph.tensor(node.inputs[1])
         n_out, depth = w.shape
         params = {"depth": depth, "units": n_out, "rows": graph.tensor(node.inputs[0]).size // depth,
-                  "out_shape": graph.tensor(node.outputs[0]).shape} | output_bounds(node, graph)
+                  "out_shape": graph.tensor(node.outputs[0]).shape} | tflm_output_bounds(node, graph)
         step = Step("", node.name, [node.inputs[0]], [node.outputs[0]], params, macs=self.macs(node, graph))
         if graph.tensor(node.inputs[0]).dtype == "int16":
             lower_s16(step, graph, node, w.data, 0, *per_channel_requant(graph, node, n_out))

@@ -13,16 +13,10 @@ import numpy as np
 from tinyc.ir import Graph, Node
 from tinyc.lower.plan import Step
 from tinyc.ops import OpDef, register
-from tinyc.ops._common import batch_view, check_window, output_bounds, patches, window_geometry
+from tinyc.ops._common import batch_view, check_window, patches, tflm_output_bounds, window_geometry
 from tinyc.ops._float import QUIET, clamp, running_sum
 from tinyc.ops._mathf import sqrtf
 from tinyc.ops.avg_pool2d import window_sums
-
-
-def tflm_float_bounds(bounds: dict) -> dict:
-    """TFLM's CalculateActivationRange: no activation (and RELU above) clamps to the finite float range."""
-    top = float(np.finfo(np.float32).max)
-    return {k: min(max(float(v), -top), top) for k, v in bounds.items()}
 
 
 def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -54,7 +48,6 @@ class L2Pool2D(OpDef):
 
     def lower(self, node: Node, graph: Graph) -> Step:
         kh, kw = node.attrs["kernel"]
-        params = window_geometry(node, graph, kh, kw) | tflm_float_bounds(output_bounds(node, graph))
-        params["batches"] = graph.tensor(node.inputs[0]).shape[0]
+        params = window_geometry(node, graph, kh, kw) | tflm_output_bounds(node, graph)
         return Step("l2_pool2d_f32", node.name, [node.inputs[0]], [node.outputs[0]], params,
                     macs=self.macs(node, graph))

@@ -11,9 +11,9 @@ from tinyc.ops._common import (
     batch_view,
     check_window,
     is_int8,
-    output_bounds,
     patches,
     quant,
+    tflm_output_bounds,
     window_geometry,
 )
 from tinyc.ops._float import clamp, running_max
@@ -63,7 +63,6 @@ class MaxPool2D(OpDef):
         kh, kw = node.attrs["kernel"]
         int16 = graph.tensor(node.inputs[0]).dtype == "int16"
         params = window_geometry(node, graph, kh, kw) | (int16_bounds(node, graph) if int16 else
-                                                         output_bounds(node, graph))
-        params["batches"] = graph.tensor(node.inputs[0]).shape[0]
+                                                         tflm_output_bounds(node, graph))
         kernel = "max_pool2d_s16" if int16 else "max_pool2d_s8" if is_int8(graph, node) else "max_pool2d_f32"
         return Step(kernel, node.name, [node.inputs[0]], [node.outputs[0]], params)
