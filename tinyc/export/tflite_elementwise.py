@@ -1,5 +1,5 @@
 """The element-wise IR ops as TFLite builtins (merged into tflite_ops.CONVERTERS): the unary and binary
-families (PRELU among them)."""
+families (PRELU among them), LOG_SOFTMAX and L2_NORMALIZATION."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from tinyc.ir import Graph, Node
 
 PLAIN = {"logistic": Op.LOGISTIC, "tanh": Op.TANH, "hard_swish": Op.HARD_SWISH, "elu": Op.ELU, "exp": Op.EXP,
          "log": Op.LOG, "rsqrt": Op.RSQRT, "sqrt": Op.SQRT, "abs": Op.ABS, "neg": Op.NEG, "maximum": Op.MAXIMUM,
-         "minimum": Op.MINIMUM, "squared_difference": Op.SQUARED_DIFFERENCE, "prelu": Op.PRELU}
+         "minimum": Op.MINIMUM, "squared_difference": Op.SQUARED_DIFFERENCE, "prelu": Op.PRELU,
+         "log_softmax": Op.LOG_SOFTMAX}
 WITH_ACTIVATION = {
     "mul": (Op.MUL, Opt.MulOptions, tflite.MulOptionsStart, tflite.MulOptionsAddFusedActivationFunction,
             tflite.MulOptionsEnd),
@@ -23,6 +24,8 @@ WITH_ACTIVATION = {
             tflite.SubOptionsEnd),
     "div": (Op.DIV, Opt.DivOptions, tflite.DivOptionsStart, tflite.DivOptionsAddFusedActivationFunction,
             tflite.DivOptionsEnd),
+    "l2_normalization": (Op.L2_NORMALIZATION, Opt.L2NormOptions, tflite.L2NormOptionsStart,
+                         tflite.L2NormOptionsAddFusedActivationFunction, tflite.L2NormOptionsEnd),
 }
 VERSIONS = {code: (1, 2) for code in PLAIN.values()} | {spec[0]: (1, 2) for spec in WITH_ACTIVATION.values()}
 VERSIONS[Op.LEAKY_RELU] = (1, 2)

@@ -1,5 +1,5 @@
 """TFLite converters of the element-wise ops (merged into tflite.CONVERTERS): the unary and binary families
-(PRELU among them)."""
+(PRELU among them), LOG_SOFTMAX and L2_NORMALIZATION."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import tflite
 
 PLAIN = {"LOGISTIC": "logistic", "TANH": "tanh", "HARD_SWISH": "hard_swish", "ELU": "elu", "EXP": "exp",
          "LOG": "log", "RSQRT": "rsqrt", "SQRT": "sqrt", "ABS": "abs", "NEG": "neg", "MAXIMUM": "maximum",
-         "MINIMUM": "minimum", "SQUARED_DIFFERENCE": "squared_difference", "PRELU": "prelu"}
+         "MINIMUM": "minimum", "SQUARED_DIFFERENCE": "squared_difference", "PRELU": "prelu",
+         "LOG_SOFTMAX": "log_softmax"}
 WITH_ACTIVATION = {"MUL": ("mul", tflite.MulOptions), "SUB": ("sub", tflite.SubOptions),
-                   "DIV": ("div", tflite.DivOptions)}
+                   "DIV": ("div", tflite.DivOptions), "L2_NORMALIZATION": ("l2_normalization", tflite.L2NormOptions)}
 
 
 def _plain(ir_op: str):  # noqa: ANN202

@@ -74,3 +74,15 @@ def inv_sqrt_multiplier_exp(value: int, reverse_shift: int = -1) -> tuple[int, i
         out = int(wrap_int32(np.int64(out) << -shift))
         shift = 0
     return out, shift * reverse_shift
+
+
+def clz32(x: np.ndarray) -> np.ndarray:
+    """CountLeadingZeros of int32 values read as uint32 (32 for 0)."""
+    u = np.asarray(x, np.int64) & 0xFFFFFFFF
+    return 32 - np.frexp(u.astype(np.float64))[1].astype(np.int64)  # the exponent is the bit length, exactly
+
+
+def clrsb32(x: np.ndarray) -> np.ndarray:
+    """CountLeadingSignBits of int32 values (31 for 0 and -1)."""
+    x = np.asarray(x, np.int64)
+    return clz32(np.where(x < 0, ~x, x)) - 1
