@@ -28,6 +28,9 @@ class _Group(click.Group):
         except TinycError as exc:
             click.echo(f"tinyc: error: {one_line(str(exc))}", err=True)
             sys.exit(2)
+        except BrokenPipeError:  # the reader went away (`tinyc ops | head`): nothing left to say
+            sys.stderr.close()
+            sys.exit(0)
         except OSError as exc:
             message = f"{exc.filename or ''}: {exc.strerror or exc}"
             click.echo(f"tinyc: error: {one_line(message)}", err=True)
@@ -141,6 +144,23 @@ def boards() -> None:
     widths = [max(len(r[c]) for r in [head, *rows]) for c in range(len(head))]
     for row in [head, *rows]:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+@main.command()
+@click.option("--markdown", is_flag=True, help="Print the table as Markdown (the README's).")
+def ops(markdown: bool) -> None:
+    """List the TFLite operators tinyc compiles, with their dtypes, beside those TFLM registers."""
+    from tinyc.ops.support import markdown_table, support_rows
+
+    if markdown:
+        click.echo(markdown_table(), nl=False)
+        return
+    rows = [(r.tflite, "yes" if r.in_tflm else "no", ", ".join(r.ops) or "-", r.dtypes or "unsupported")
+            for r in support_rows()]
+    head = ("operator", "TFLM", "tinyc op", "dtypes")
+    widths = [max(len(r[c]) for r in [head, *rows]) for c in range(3)]
+    for row in [head, *rows]:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row[:3], widths, strict=True)) + "  " + row[3])
 
 
 def _register_subcommands() -> None:

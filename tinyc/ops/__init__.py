@@ -26,6 +26,7 @@ class OpDef:
     name: str = ""
     arity: tuple[int, int] = (1, 1)  # min and max number of inputs
     outputs: tuple[int, int] = (1, 1)  # min and max number of outputs
+    tflite: tuple[str, ...] = ()  # the TFLite operators (builtin names, custom codes) this op implements
     kernels: dict[str, Kernel] = {}
     # (activation input dtype, output dtype) pairs the op has kernels for; every non-constant input is paired
     # with output 0. Graph.verify refuses any other pair, and any uint8 tensor the pairs do not name, so a dtype
@@ -104,8 +105,8 @@ from tinyc.ops import (  # noqa: E402,F401  (registration side effects)
     dequantize,
     detection_postprocess,
     div,
-    elu,
     dynamic_update_slice,
+    elu,
     embedding_lookup,
     exp,
     floor_div,

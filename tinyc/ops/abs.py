@@ -14,6 +14,7 @@ from tinyc.ops._unary import UnaryOp
 @register
 class Abs(UnaryOp):
     name = "abs"
+    tflite = ("ABS",)
 
     def table_s8(self, x: np.ndarray, qi: Quant, qo: Quant, node: Node) -> np.ndarray:
         v = np.abs(x - qi.zp)

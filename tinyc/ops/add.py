@@ -46,6 +46,7 @@ def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class Add(BinaryOp):
     name = "add"
+    tflite = ("ADD",)
     dtypes = WITH_INT32 | {("int16", "int16")}
     kernels = {"add_s8": run_s8, "add_f32": run_f32}
 

@@ -61,6 +61,7 @@ def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class AvgPool2D(OpDef):
     name = "avg_pool2d"
+    tflite = ("AVERAGE_POOL_2D",)
     kernels = {"avg_pool2d_s8": run_s8, "avg_pool2d_f32": run_f32, "avg_pool2d_s16": run_s8}
     dtypes = WITH_INT16
 

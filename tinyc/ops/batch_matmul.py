@@ -62,6 +62,7 @@ def _extended(shape: tuple[int, ...]) -> tuple[int, ...]:
 @register
 class BatchMatMul(OpDef):
     name = "batch_matmul"
+    tflite = ("BATCH_MATMUL",)
     arity = (2, 2)
     kernels = {"batch_matmul_s8": run_s8, "batch_matmul_f32": run_f32}
 

@@ -20,6 +20,7 @@ def run_broadcast_args(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]
 @register
 class BroadcastArgs(OpDef):
     name = "broadcast_args"
+    tflite = ("BROADCAST_ARGS",)
     arity = (2, 2)
     dtypes = frozenset({("int32", "int32"), ("int64", "int64")})
     kernels = {"broadcast_args": run_broadcast_args}

@@ -26,6 +26,7 @@ def run_cast(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class Cast(OpDef):
     name = "cast"
+    tflite = ("CAST",)
     kernels = {"cast": run_cast}
     dtypes = frozenset((a, b) for a in CAST_TYPES for b in CAST_TYPES)
 
@@ -61,6 +62,7 @@ class _Constant(OpDef):
 @register
 class Shape(_Constant):
     name = "shape"
+    tflite = ("SHAPE",)
     arity = (1, 1)
     dtypes = frozenset((a, b) for a in DTYPES for b in ("int32", "int64"))
 
@@ -71,6 +73,7 @@ class Shape(_Constant):
 @register
 class ZerosLike(_Constant):
     name = "zeros_like"
+    tflite = ("ZEROS_LIKE",)
     arity = (1, 1)
 
     def value(self, node: Node, graph: Graph) -> np.ndarray:
@@ -80,6 +83,7 @@ class ZerosLike(_Constant):
 @register
 class Fill(_Constant):
     name = "fill"
+    tflite = ("FILL",)
     arity = (2, 2)
 
     def value(self, node: Node, graph: Graph) -> np.ndarray:

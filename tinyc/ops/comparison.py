@@ -58,12 +58,14 @@ class ComparisonOp(BinaryOp):
 @register
 class Equal(ComparisonOp):
     name = "equal"
+    tflite = ("EQUAL",)
     dtypes = NUMERIC | {("bool", "bool")}
 
 
 @register
 class NotEqual(ComparisonOp):
     name = "not_equal"
+    tflite = ("NOT_EQUAL",)
     dtypes = NUMERIC | {("bool", "bool")}
     compare = staticmethod(operator.ne)
 
@@ -71,22 +73,26 @@ class NotEqual(ComparisonOp):
 @register
 class Greater(ComparisonOp):
     name = "greater"
+    tflite = ("GREATER",)
     compare = staticmethod(operator.gt)
 
 
 @register
 class GreaterEqual(ComparisonOp):
     name = "greater_equal"
+    tflite = ("GREATER_EQUAL",)
     compare = staticmethod(operator.ge)
 
 
 @register
 class Less(ComparisonOp):
     name = "less"
+    tflite = ("LESS",)
     compare = staticmethod(operator.lt)
 
 
 @register
 class LessEqual(ComparisonOp):
     name = "less_equal"
+    tflite = ("LESS_EQUAL",)
     compare = staticmethod(operator.le)

@@ -16,6 +16,7 @@ def check_same_dtype(node: Node, graph: Graph) -> None:
 @register
 class Concatenation(OpDef):
     name = "concatenation"
+    tflite = ("CONCATENATION",)
     arity = (1, 64)
     kernels = KERNELS
     dtypes = None  # any dtype, the same in and out (ANY_SAME)
@@ -57,6 +58,7 @@ def concat_blocks(node: Node, graph: Graph, axis: int, y: tuple[int, ...], unit:
 @register
 class Pack(OpDef):
     name = "pack"
+    tflite = ("PACK",)
     arity = (1, 64)
     kernels = KERNELS
     dtypes = None  # any dtype, the same in and out (ANY_SAME)

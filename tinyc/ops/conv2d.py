@@ -91,6 +91,7 @@ def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class Conv2D(OpDef):
     name = "conv2d"
+    tflite = ("CONV_2D",)
     arity = (2, 3)
     kernels = {"conv2d_s8": run_s8, "conv2d_sparse_s8": run_sparse_s8, "conv2d_f32": run_f32,
                "conv2d_hybrid": run_conv2d_hybrid, "conv2d_s16": run_conv2d_s16}

@@ -11,6 +11,7 @@ from tinyc.ops._movement import KERNELS, block, lower_copy
 @register
 class DepthToSpace(OpDef):
     name = "depth_to_space"
+    tflite = ("DEPTH_TO_SPACE",)
     kernels = KERNELS
     dtypes = None  # any dtype, the same in and out (ANY_SAME)
     inverse = False  # SPACE_TO_DEPTH
@@ -46,4 +47,5 @@ class DepthToSpace(OpDef):
 @register
 class SpaceToDepth(DepthToSpace):
     name = "space_to_depth"
+    tflite = ("SPACE_TO_DEPTH",)
     inverse = True

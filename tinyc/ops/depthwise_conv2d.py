@@ -45,6 +45,7 @@ def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class DepthwiseConv2D(OpDef):
     name = "depthwise_conv2d"
+    tflite = ("DEPTHWISE_CONV_2D",)
     arity = (2, 3)
     kernels = {"depthwise_conv2d_s8": run_s8, "depthwise_conv2d_f32": run_f32,
                "depthwise_conv2d_s16": run_depthwise_conv2d_s16}

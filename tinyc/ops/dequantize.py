@@ -21,6 +21,7 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class Dequantize(OpDef):
     name = "dequantize"
+    tflite = ("DEQUANTIZE",)
     kernels = {"dequantize": run}
     dtypes = frozenset({("int8", "float32"), ("int16", "float32"), ("uint8", "float32")})
 

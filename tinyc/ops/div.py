@@ -38,6 +38,7 @@ def rounding_divide_by_pot_x86(x: np.ndarray, exponent: np.ndarray) -> np.ndarra
 @register
 class Div(BinaryOp):
     name = "div"
+    tflite = ("DIV",)
     dtypes = WITH_INT32
 
     def params_s8(self, qa: Quant, qb: Quant, qy: Quant) -> dict:

@@ -41,6 +41,7 @@ def float_lut(x: np.ndarray, qi: Quant, qo: Quant, transform: np.ndarray) -> np.
 @register
 class Elu(UnaryOp):
     name = "elu"
+    tflite = ("ELU",)
 
     def table_s8(self, x: np.ndarray, qi: Quant, qo: Quant, node: Node) -> np.ndarray:
         expf = libm_expf()

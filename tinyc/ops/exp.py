@@ -12,6 +12,7 @@ from tinyc.ops._unary import FLOAT32, UnaryOp
 @register
 class Exp(UnaryOp):
     name = "exp"
+    tflite = ("EXP",)
     dtypes = FLOAT32
 
     def f32(self, x: np.ndarray, params: dict) -> np.ndarray:

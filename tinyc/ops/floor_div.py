@@ -17,6 +17,7 @@ FLOAT32 = frozenset({("float32", "float32")})
 @register
 class FloorDiv(BinaryOp):
     name = "floor_div"
+    tflite = ("FLOOR_DIV",)
     dtypes = FLOAT32
     fused_activation = False
 
@@ -27,6 +28,7 @@ class FloorDiv(BinaryOp):
 @register
 class FloorMod(BinaryOp):
     name = "floor_mod"
+    tflite = ("FLOOR_MOD",)
     dtypes = FLOAT32
     fused_activation = False
 

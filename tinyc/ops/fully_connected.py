@@ -43,6 +43,7 @@ def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class FullyConnected(OpDef):
     name = "fully_connected"
+    tflite = ("FULLY_CONNECTED",)
     arity = (2, 3)
     kernels = {"fully_connected_s8": run_s8, "fully_connected_sparse_s8": run_sparse_s8,
                "fully_connected_f32": run_f32, "fully_connected_s16": run_fully_connected_s16}

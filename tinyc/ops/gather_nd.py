@@ -12,6 +12,7 @@ from tinyc.ops._indexed import KERNELS, dtypes_for, lower_gather_rows
 @register
 class GatherNd(OpDef):
     name = "gather_nd"
+    tflite = ("GATHER_ND",)
     arity = (2, 2)
     kernels = KERNELS
     dtypes = dtypes_for(("float32", "int8", "int16", "int32"))

@@ -48,6 +48,7 @@ def hard_swish_params(s_in: float, s_out: float) -> tuple[int, int, int, int]:
 @register
 class HardSwish(UnaryOp):
     name = "hard_swish"
+    tflite = ("HARD_SWISH",)
 
     def check_quant(self, qi: Quant, qo: Quant, node: Node) -> None:
         expect(hard_swish_params(qi.s, qo.s)[1] <= 0, node,

@@ -47,6 +47,7 @@ def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class L2Normalization(OpDef):
     name = "l2_normalization"
+    tflite = ("L2_NORMALIZATION",)
     kernels = {"l2_normalization_s8": run_s8, "l2_normalization_f32": run_f32}
 
     def check(self, node: Node, graph: Graph) -> None:

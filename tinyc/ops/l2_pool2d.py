@@ -34,6 +34,7 @@ def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class L2Pool2D(OpDef):
     name = "l2_pool2d"
+    tflite = ("L2_POOL_2D",)
     kernels = {"l2_pool2d_f32": run_f32}
     dtypes = frozenset({("float32", "float32")})  # TFLM has no quantized L2Pool
 

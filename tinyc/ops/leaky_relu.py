@@ -16,6 +16,7 @@ F = np.float32
 @register
 class LeakyRelu(UnaryOp):
     name = "leaky_relu"
+    tflite = ("LEAKY_RELU",)
 
     def table_s8(self, x: np.ndarray, qi: Quant, qo: Quant, node: Node) -> np.ndarray:
         alpha = F(node.attrs.get("alpha", 0.2))

@@ -116,6 +116,7 @@ def reverse_scaling(input_multiplier: int, input_left_shift: int) -> tuple[int, 
 @register
 class LogSoftmax(OpDef):
     name = "log_softmax"
+    tflite = ("LOG_SOFTMAX",)
     kernels = {"log_softmax_s8": run_s8, "log_softmax_f32": run_f32}
 
     def check(self, node: Node, graph: Graph) -> None:

@@ -28,17 +28,20 @@ class LogicalOp(BinaryOp):
 @register
 class LogicalAnd(LogicalOp):
     name = "logical_and"
+    tflite = ("LOGICAL_AND",)
 
 
 @register
 class LogicalOr(LogicalOp):
     name = "logical_or"
+    tflite = ("LOGICAL_OR",)
     combine = staticmethod(operator.or_)
 
 
 @register
 class LogicalNot(OpDef):
     name = "logical_not"
+    tflite = ("LOGICAL_NOT",)
     dtypes = BOOL
     kernels = {"binary": run_binary}
 

@@ -62,6 +62,7 @@ def saturate_ends(x: np.ndarray, radius: int, out: np.ndarray) -> np.ndarray:
 @register
 class Logistic(UnaryOp):
     name = "logistic"
+    tflite = ("LOGISTIC",)
     dtypes = WITH_INT16
 
     def check_quant(self, qi: Quant, qo: Quant, node: Node) -> None:

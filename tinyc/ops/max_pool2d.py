@@ -47,6 +47,7 @@ def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class MaxPool2D(OpDef):
     name = "max_pool2d"
+    tflite = ("MAX_POOL_2D",)
     kernels = {"max_pool2d_s8": run, "max_pool2d_f32": run_f32, "max_pool2d_s16": run}
     dtypes = WITH_INT16
 

@@ -12,6 +12,7 @@ from tinyc.ops._binary import WITH_INT32, BinaryOp
 @register
 class Maximum(BinaryOp):
     name = "maximum"
+    tflite = ("MAXIMUM",)
     dtypes = WITH_INT32
     fused_activation = False
 

@@ -12,6 +12,7 @@ from tinyc.ops._binary import WITH_INT32, BinaryOp
 @register
 class Minimum(BinaryOp):
     name = "minimum"
+    tflite = ("MINIMUM",)
     dtypes = WITH_INT32
     fused_activation = False
 

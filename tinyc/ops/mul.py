@@ -15,6 +15,7 @@ from tinyc.ops._binary import WITH_INT32, BinaryOp
 @register
 class Mul(BinaryOp):
     name = "mul"
+    tflite = ("MUL",)
     dtypes = WITH_INT32 | {("int16", "int16")}  # int16 as TFLM's: zero points 0, the int8 arithmetic
 
     def params_s8(self, qa: Quant, qb: Quant, qy: Quant) -> dict:

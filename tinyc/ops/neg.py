@@ -11,6 +11,7 @@ from tinyc.ops._unary import FLOAT32, UnaryOp
 @register
 class Neg(UnaryOp):
     name = "neg"
+    tflite = ("NEG",)
     dtypes = FLOAT32
 
     def f32(self, x: np.ndarray, params: dict) -> np.ndarray:

@@ -43,6 +43,7 @@ def pad_value(node: Node, graph: Graph) -> int | float:
 @register
 class Pad(OpDef):
     name = "pad"
+    tflite = ("PAD", "PADV2")
     kernels = KERNELS
     dtypes = None  # any dtype, the same in and out (ANY_SAME)
 
@@ -68,6 +69,7 @@ class Pad(OpDef):
 @register
 class MirrorPad(OpDef):
     name = "mirror_pad"
+    tflite = ("MIRROR_PAD",)
     kernels = KERNELS
     dtypes = None  # any dtype, the same in and out (ANY_SAME)
 

@@ -16,6 +16,7 @@ from tinyc.ops._binary import BinaryOp
 @register
 class Prelu(BinaryOp):
     name = "prelu"
+    tflite = ("PRELU",)
     fused_activation = False
 
     def check(self, node: Node, graph: Graph) -> None:

@@ -51,6 +51,7 @@ def run_requantize(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class Quantize(OpDef):
     name = "quantize"
+    tflite = ("QUANTIZE",)
     kernels = {"quantize_f32": run_affine, "requantize": run_requantize}
     dtypes = AFFINE | REQUANTIZE
 

@@ -137,21 +137,25 @@ class _Reduce(OpDef):
 @register
 class Mean(_Reduce):
     name, kind = "mean", "mean"
+    tflite = ("MEAN",)
 
 
 @register
 class Sum(_Reduce):
     name, kind = "sum", "sum"
+    tflite = ("SUM",)
 
 
 @register
 class ReduceMax(_Reduce):
     name, kind = "reduce_max", "max"
+    tflite = ("REDUCE_MAX",)
 
 
 @register
 class ReduceMin(_Reduce):
     name, kind = "reduce_min", "min"
+    tflite = ("REDUCE_MIN",)
 
 
 @register
@@ -164,6 +168,7 @@ class ReduceAll(_Reduce):
 @register
 class ArgMax(OpDef):
     name, kind = "arg_max", "argmax"
+    tflite = ("ARG_MAX",)
     kernels = {"arg_reduce": run_arg}
     dtypes = frozenset((a, b) for a in ("float32", "int8") for b in ("int32", "int64"))  # TFLM: these inputs
 
@@ -183,3 +188,4 @@ class ArgMax(OpDef):
 @register
 class ArgMin(ArgMax):
     name, kind = "arg_min", "argmin"
+    tflite = ("ARG_MIN",)

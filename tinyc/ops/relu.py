@@ -28,6 +28,7 @@ def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class Relu(OpDef):
     name = "relu"
+    tflite = ("RELU", "RELU6", "RELU_N1_TO_1")
     kernels = {"relu_s8": run_s8, "relu_f32": run_f32}
 
     def check(self, node: Node, graph: Graph) -> None:

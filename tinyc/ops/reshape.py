@@ -16,6 +16,7 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class Reshape(OpDef):
     name = "reshape"
+    tflite = ("EXPAND_DIMS", "RESHAPE", "SQUEEZE")
     kernels = {"reshape": run}
     dtypes = ANY_SAME  # the same bytes under another shape, whatever their type
 

@@ -161,6 +161,7 @@ def _scaled_axis(idx: np.ndarray, in_size: int) -> tuple[tuple[int, ...], tuple[
 @register
 class ResizeNearestNeighbor(_Resize):
     name = "resize_nearest_neighbor"
+    tflite = ("RESIZE_NEAREST_NEIGHBOR",)
     kernels = {"resize_nearest": run_nearest} | COPY_KERNELS
     dtypes = frozenset({("int8", "int8"), ("int16", "int16"), ("float32", "float32")})
 
@@ -185,6 +186,7 @@ class ResizeNearestNeighbor(_Resize):
 @register
 class ResizeBilinear(_Resize):
     name = "resize_bilinear"
+    tflite = ("RESIZE_BILINEAR",)
     kernels = {"resize_bilinear_f32": run_bilinear_f32, "resize_bilinear_s8": run_bilinear_s8}
 
     def check(self, node: Node, graph: Graph) -> None:

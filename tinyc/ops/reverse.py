@@ -12,6 +12,7 @@ from tinyc.ops._movement import KERNELS, block, lower_copy, positive_axis, strid
 @register
 class ReverseV2(OpDef):
     name = "reverse_v2"
+    tflite = ("REVERSE_V2",)
     kernels = KERNELS
     dtypes = None  # any dtype, the same in and out (ANY_SAME)
 

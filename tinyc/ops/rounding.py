@@ -13,6 +13,7 @@ from tinyc.ops._unary import FLOAT32, UnaryOp
 @register
 class Floor(UnaryOp):
     name = "floor"
+    tflite = ("FLOOR",)
     dtypes = FLOAT32
 
     def f32(self, x: np.ndarray, params: dict) -> np.ndarray:
@@ -22,6 +23,7 @@ class Floor(UnaryOp):
 @register
 class Ceil(UnaryOp):
     name = "ceil"
+    tflite = ("CEIL",)
     dtypes = FLOAT32
 
     def f32(self, x: np.ndarray, params: dict) -> np.ndarray:
@@ -31,6 +33,7 @@ class Ceil(UnaryOp):
 @register
 class Round(UnaryOp):
     name = "round"
+    tflite = ("ROUND",)
     dtypes = FLOAT32
 
     def f32(self, x: np.ndarray, params: dict) -> np.ndarray:

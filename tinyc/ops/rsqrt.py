@@ -21,6 +21,7 @@ SHIFT = 20
 @register
 class Rsqrt(UnaryOp):
     name = "rsqrt"
+    tflite = ("RSQRT",)
 
     def table_s8(self, x: np.ndarray, qi: Quant, qo: Quant, node: Node) -> np.ndarray:
         mult, shift = quantize_multiplier(1.0 / (math.sqrt(qi.s) * qo.s))

@@ -29,6 +29,7 @@ def run_select_v2(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class SelectV2(OpDef):
     name = "select_v2"
+    tflite = ("SELECT_V2",)
     arity = (3, 3)
     dtypes = frozenset({(t, t) for t in VALUES} | {("bool", t) for t in VALUES})
     kernels = {"select_v2": run_select_v2}

@@ -69,6 +69,7 @@ def strided_box(node: Node, graph: Graph) -> tuple[list[int], list[int], list[in
 @register
 class Slice(OpDef):
     name = "slice"
+    tflite = ("SLICE",)
     kernels = KERNELS
     dtypes = None  # any dtype, the same in and out (ANY_SAME)
 
@@ -87,6 +88,7 @@ class Slice(OpDef):
 @register
 class StridedSlice(OpDef):
     name = "strided_slice"
+    tflite = ("STRIDED_SLICE",)
     kernels = KERNELS
     dtypes = None  # any dtype, the same in and out (ANY_SAME)
 

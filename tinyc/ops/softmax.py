@@ -164,6 +164,7 @@ def check_output_quant(q: Quant, pair: tuple[str, str], node: Node) -> None:
 @register
 class Softmax(OpDef):
     name = "softmax"
+    tflite = ("SOFTMAX",)
     kernels = {"softmax_s8": run_s8, "softmax_s16": run_s16, "softmax_f32": run_f32}
     dtypes = frozenset({("float32", "float32"), *OUTPUT_QUANT})
 

@@ -40,6 +40,7 @@ def _valid(count: int, offset: int, step: int, size: int) -> tuple[int, int]:
 @register
 class SpaceToBatchNd(OpDef):
     name = "space_to_batch_nd"
+    tflite = ("SPACE_TO_BATCH_ND",)
     kernels = KERNELS
     dtypes = INT8_OR_FLOAT32  # TFLM's kernels
 
@@ -77,6 +78,7 @@ class SpaceToBatchNd(OpDef):
 @register
 class BatchToSpaceNd(OpDef):
     name = "batch_to_space_nd"
+    tflite = ("BATCH_TO_SPACE_ND",)
     kernels = KERNELS
     dtypes = INT8_OR_FLOAT32
 

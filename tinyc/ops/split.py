@@ -58,6 +58,7 @@ class _Split(OpDef):
 @register
 class Split(_Split):
     name = "split"
+    tflite = ("SPLIT",)
 
     def check_sizes(self, node: Node, total: int, sizes: list[int]) -> None:
         expect(len(set(sizes)) == 1, node, f"SPLIT makes equal pieces, got sizes {sizes}")
@@ -66,6 +67,7 @@ class Split(_Split):
 @register
 class SplitV(_Split):
     name = "split_v"
+    tflite = ("SPLIT_V",)
 
     def check_sizes(self, node: Node, total: int, sizes: list[int]) -> None:
         given = list(node.attrs.get("size_splits", sizes))
@@ -76,4 +78,5 @@ class SplitV(_Split):
 @register
 class Unpack(_Split):
     name = "unpack"
+    tflite = ("UNPACK",)
     unit = True

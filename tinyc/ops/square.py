@@ -11,6 +11,7 @@ from tinyc.ops._unary import FLOAT32, UnaryOp
 @register
 class Square(UnaryOp):
     name = "square"
+    tflite = ("SQUARE",)
     dtypes = FLOAT32
 
     def f32(self, x: np.ndarray, params: dict) -> np.ndarray:

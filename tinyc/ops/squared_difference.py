@@ -19,6 +19,7 @@ LEFT_SHIFT = 7
 @register
 class SquaredDifference(BinaryOp):
     name = "squared_difference"
+    tflite = ("SQUARED_DIFFERENCE",)
     dtypes = WITH_INT32
     fused_activation = False
 

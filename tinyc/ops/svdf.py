@@ -77,6 +77,7 @@ def run_f32(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class Svdf(OpDef):
     name = "svdf"
+    tflite = ("SVDF",)
     arity = (5, 5)
     kernels = {"svdf_s8": run_s8, "svdf_f32": run_f32}
 

@@ -20,6 +20,7 @@ from tinyc.ops.logistic import INPUT_INTEGER_BITS, input_rescale, params_s16, sa
 @register
 class Tanh(UnaryOp):
     name = "tanh"
+    tflite = ("TANH",)
     dtypes = WITH_INT16
 
     def table_s8(self, x: np.ndarray, qi: Quant, qo: Quant, node: Node) -> np.ndarray:

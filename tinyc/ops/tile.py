@@ -11,6 +11,7 @@ from tinyc.ops._movement import KERNELS, block, lower_copy, strides_of
 @register
 class Tile(OpDef):
     name = "tile"
+    tflite = ("TILE",)
     kernels = KERNELS
     dtypes = None  # any dtype, the same in and out (ANY_SAME)
 
@@ -35,6 +36,7 @@ class Tile(OpDef):
 @register
 class BroadcastTo(OpDef):
     name = "broadcast_to"
+    tflite = ("BROADCAST_TO",)
     kernels = KERNELS
     dtypes = None  # any dtype, the same in and out (ANY_SAME)
 

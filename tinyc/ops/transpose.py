@@ -17,6 +17,7 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class Transpose(OpDef):
     name = "transpose"
+    tflite = ("TRANSPOSE",)
     kernels = {"transpose": run}
 
     def check(self, node: Node, graph: Graph) -> None:

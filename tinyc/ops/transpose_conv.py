@@ -101,6 +101,7 @@ def max_taps(k: int, stride: int) -> int:
 @register
 class TransposeConv(OpDef):
     name = "transpose_conv"
+    tflite = ("TRANSPOSE_CONV",)
     arity = (2, 3)
     kernels = {"transpose_conv_s8": run_s8, "transpose_conv_f32": run_f32}
 

@@ -13,6 +13,7 @@ from tinyc.ops._unary import FLOAT32, UnaryOp
 @register
 class Sin(UnaryOp):
     name = "sin"
+    tflite = ("SIN",)
     dtypes = FLOAT32
 
     def f32(self, x: np.ndarray, params: dict) -> np.ndarray:
@@ -22,6 +23,7 @@ class Sin(UnaryOp):
 @register
 class Cos(UnaryOp):
     name = "cos"
+    tflite = ("COS",)
     dtypes = FLOAT32
 
     def f32(self, x: np.ndarray, params: dict) -> np.ndarray:

@@ -147,6 +147,7 @@ def _state_info(node: Node, key: str) -> dict:
 @register
 class UnidirectionalSequenceLstm(OpDef):
     name = "unidirectional_sequence_lstm"
+    tflite = ("UNIDIRECTIONAL_SEQUENCE_LSTM",)
     arity = (24, 24)
     kernels = {"unidirectional_sequence_lstm_s8": run_s8, "unidirectional_sequence_lstm_f32": run_f32}
 

@@ -65,7 +65,7 @@ class ReadVariable(OpDef):
 @register
 class AssignVariable(OpDef):
     name = "assign_variable"
-    tflite = ("ASSIGN_VARIABLE", "CALL_ONCE")  # CALL_ONCE's assignments are the variables' initial state
+    tflite = ("ASSIGN_VARIABLE", "CALL_ONCE", "VAR_HANDLE")  # CALL_ONCE's assignments are the variables' initial state
     outputs = (0, 0)  # it writes the variable only: kept by dead-code removal, never constant-folded
     kernels = {"assign_variable": run_assign}
     dtypes = None

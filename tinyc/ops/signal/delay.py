@@ -27,6 +27,7 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class SignalDelay(OpDef):
     name = "signal_delay"
+    tflite = ("SignalDelay",)
     kernels = {"signal_delay": run}
     dtypes = frozenset({("int16", "int16")})
 

@@ -27,6 +27,7 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class SignalEnergy(OpDef):
     name = "signal_energy"
+    tflite = ("SignalEnergy",)
     kernels = {"signal_energy": run}
     dtypes = frozenset({("int16", "uint32")})
 

@@ -26,6 +26,7 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class SignalFftAutoScale(OpDef):
     name = "signal_fft_auto_scale"
+    tflite = ("SignalFftAutoScale",)
     outputs = (2, 2)
     kernels = {"signal_fft_auto_scale": run}
     dtypes = frozenset({("int16", "int16"), ("int16", "int32")})

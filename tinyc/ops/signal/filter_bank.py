@@ -34,6 +34,7 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class SignalFilterBank(OpDef):
     name = "signal_filter_bank"
+    tflite = ("SignalFilterBank",)
     arity = (6, 6)
     kernels = {"signal_filter_bank": run}
     dtypes = frozenset({("uint32", "uint64")})

@@ -25,6 +25,7 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class SignalFilterBankLog(OpDef):
     name = "signal_filter_bank_log"
+    tflite = ("SignalFilterBankLog",)
     kernels = {"signal_filter_bank_log": run}
     dtypes = frozenset({("uint32", "int16")})
 

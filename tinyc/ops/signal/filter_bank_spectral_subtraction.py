@@ -40,6 +40,7 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class SignalFilterBankSpectralSubtraction(OpDef):
     name = "signal_filter_bank_spectral_subtraction"
+    tflite = ("SignalFilterBankSpectralSubtraction",)
     outputs = (2, 2)
     kernels = {"signal_filter_bank_spectral_subtraction": run}
     dtypes = frozenset({("uint32", "uint32")})

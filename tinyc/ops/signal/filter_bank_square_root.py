@@ -25,6 +25,7 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class SignalFilterBankSquareRoot(OpDef):
     name = "signal_filter_bank_square_root"
+    tflite = ("SignalFilterBankSquareRoot",)
     arity = (2, 2)
     kernels = {"signal_filter_bank_square_root": run}
     dtypes = frozenset({("uint64", "uint32"), ("int32", "uint32")})

@@ -43,6 +43,7 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class SignalFramer(OpDef):
     name = "signal_framer"
+    tflite = ("SignalFramer",)
     outputs = (2, 2)
     kernels = {"signal_framer": run}
     dtypes = frozenset({("int16", "int16"), ("int16", "bool")})

@@ -30,6 +30,7 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class SignalIrfft(OpDef):
     name = "signal_irfft"
+    tflite = ("SignalIrfft",)
     kernels = {"signal_irfft": run}
     dtypes = frozenset((d, d) for d in DTYPES)
 

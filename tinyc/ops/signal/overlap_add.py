@@ -37,6 +37,7 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class SignalOverlapAdd(OpDef):
     name = "signal_overlap_add"
+    tflite = ("SignalOverlapAdd",)
     kernels = {"signal_overlap_add": run}
     dtypes = frozenset((d, d) for d in DTYPES)
 

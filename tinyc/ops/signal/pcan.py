@@ -43,6 +43,7 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class SignalPcan(OpDef):
     name = "signal_pcan"
+    tflite = ("SignalPCAN",)
     arity = (3, 3)
     kernels = {"signal_pcan": run}
     dtypes = frozenset({("uint32", "uint32")})

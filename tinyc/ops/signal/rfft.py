@@ -56,6 +56,7 @@ def fft_step(kernel: str, node: Node, graph: Graph, inverse: bool) -> Step:
 @register
 class SignalRfft(OpDef):
     name = "signal_rfft"
+    tflite = ("SignalRfft",)
     kernels = {"signal_rfft": run}
     dtypes = frozenset((d, d) for d in DTYPES)
 

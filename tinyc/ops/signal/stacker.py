@@ -45,6 +45,7 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class SignalStacker(OpDef):
     name = "signal_stacker"
+    tflite = ("SignalStacker",)
     outputs = (2, 2)
     kernels = {"signal_stacker": run}
     dtypes = frozenset({("int16", "int16"), ("int16", "bool")})

@@ -23,6 +23,7 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 @register
 class SignalWindow(OpDef):
     name = "signal_window"
+    tflite = ("SignalWindow",)
     arity = (2, 2)
     kernels = {"signal_window": run}
     dtypes = frozenset({("int16", "int16")})
