@@ -14,6 +14,7 @@ from tinyc.frontends import load_model
 from tinyc.ir import Graph, Node, Quant, Tensor
 from tinyc.lower import lower
 from tinyc.memory import plan_memory
+from tinyc.ops._common import same_padding, window_out_size
 from tinyc.runtime import run_plan
 
 QUANT = {"int8": (0.05, -3), "int16": (0.001, 0)}
@@ -30,6 +31,18 @@ class Case:
     attrs: dict = field(default_factory=dict)
     quant_out: tuple[float, int] | None = None  # the output's (scale, zero point) when it differs from the input's
     engine: str = "tflm"  # "litert" for ops TFLM does not register (TILE, ARG_MAX to int64)
+
+
+def window(x: tuple, k: tuple, stride: tuple, dilation: tuple = (1, 1), same: bool = False) -> tuple[tuple, int, int]:
+    """A conv/pool window over NHWC `x`: TFLite's SAME (or VALID) pads (top, left, bottom, right) and the output
+    height and width."""
+    pads = (0, 0, 0, 0)
+    if same:
+        (t, b), (lf, r) = (same_padding(x[1 + d], k[d], stride[d], dilation[d]) for d in (0, 1))
+        pads = (t, lf, b, r)
+    oh = window_out_size(x[1], k[0], stride[0], dilation[0], pads[0], pads[2])
+    ow = window_out_size(x[2], k[1], stride[1], dilation[1], pads[1], pads[3])
+    return pads, oh, ow
 
 
 def quant_for(dtype: str, qp: tuple[float, int] | None = None) -> Quant | None:

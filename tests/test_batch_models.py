@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.single_op import Case, case_graph, merge, random_input, tflm_run
+from tests.single_op import Case, case_graph, merge, random_input, tflm_run, window
 from tests.test_codegen import SANITIZE, build, generate_into, run_exe
 from tinyc.codegen.kernels import KernelSet
 from tinyc.codegen.render import environment
@@ -23,7 +23,6 @@ from tinyc.frontends import load_model
 from tinyc.ir import Graph, Node, Quant, Tensor
 from tinyc.lower import lower
 from tinyc.memory import plan_memory
-from tinyc.ops._common import same_padding, window_out_size
 from tinyc.runtime import run_plan
 
 pytest.importorskip("tflite_micro.python.tflite_micro.runtime")
@@ -67,13 +66,7 @@ def weighted(cid: str, op: str, dtype: str, x: tuple, w_shape: tuple, *, stride=
     if op == "fully_connected":
         y = (*x[:-1], n_out)
     else:
-        kh, kw = w_shape[1:3]
-        pads = (0, 0, 0, 0)
-        if same:
-            (t, bt), (lf, rt) = (same_padding(x[1 + k], w_shape[1 + k], stride[k], dilation[k]) for k in (0, 1))
-            pads = (t, lf, bt, rt)
-        oh = window_out_size(x[1], kh, stride[0], dilation[0], pads[0], pads[2])
-        ow = window_out_size(x[2], kw, stride[1], dilation[1], pads[1], pads[3])
+        pads, oh, ow = window(x, w_shape[1:3], stride, dilation, same)
         y = (x[0], oh, ow, n_out)
         attrs |= {"stride": stride, "dilation": dilation, "pads": pads}
         if op == "depthwise_conv2d":
@@ -103,12 +96,7 @@ def litert_reference(path: Path, inputs: list[np.ndarray], n_out: int) -> list[n
 
 
 def pool(cid: str, op: str, dtype: str, x: tuple, k: tuple, stride: tuple, same: bool, act: str = "none") -> Graph:
-    pads = (0, 0, 0, 0)
-    if same:
-        (t, bt), (lf, rt) = (same_padding(x[1 + d], k[d], stride[d], 1) for d in (0, 1))
-        pads = (t, lf, bt, rt)
-    oh = window_out_size(x[1], k[0], stride[0], 1, pads[0], pads[2])
-    ow = window_out_size(x[2], k[1], stride[1], 1, pads[1], pads[3])
+    pads, oh, ow = window(x, k, stride, same=same)
     return single(Case(cid, op, [(x, dtype)], [((x[0], oh, ow, x[3]), dtype)],
                        {"kernel": k, "stride": stride, "pads": pads, "activation": act}))
 

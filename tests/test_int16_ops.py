@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.single_op import Case, case_graph, merge, random_input, tflm_run
+from tests.single_op import Case, case_graph, merge, random_input, tflm_run, window
 from tests.test_codegen import SANITIZE, build, generate_into, run_exe
 from tinyc.errors import GraphError, UnsupportedDtypeError
 from tinyc.export import write_tflite
@@ -23,7 +23,6 @@ from tinyc.frontends import load_model
 from tinyc.ir import Graph, Node, Quant, Tensor
 from tinyc.lower import lower
 from tinyc.memory import plan_memory
-from tinyc.ops._common import same_padding, window_out_size
 from tinyc.runtime import run_plan
 
 N = 300  # random inputs per case
@@ -58,13 +57,7 @@ def weighted(cid: str, op: str, x_shape: tuple, w_shape: tuple, *, bias: str | N
     if op == "fully_connected":
         y_shape = (*x_shape[:-1], n_out)
     else:
-        kh, kw = w_shape[1:3]
-        pads = (0, 0, 0, 0)
-        if same:
-            (t, bt), (lf, rt) = (same_padding(x_shape[1 + k], w_shape[1 + k], stride[k], dilation[k]) for k in (0, 1))
-            pads = (t, lf, bt, rt)
-        oh = window_out_size(x_shape[1], kh, stride[0], dilation[0], pads[0], pads[2])
-        ow = window_out_size(x_shape[2], kw, stride[1], dilation[1], pads[1], pads[3])
+        pads, oh, ow = window(x_shape, w_shape[1:3], stride, dilation, same)
         y_shape = (x_shape[0], oh, ow, n_out)
         attrs |= {"stride": stride, "dilation": dilation, "pads": pads}
         if op == "depthwise_conv2d":
@@ -125,12 +118,7 @@ CASES += [
 
 
 def pool(cid: str, op: str, x: tuple, k: tuple, stride: tuple, same: bool, act: str = "none") -> Graph:
-    pads = (0, 0, 0, 0)
-    if same:
-        (t, bt), (lf, rt) = (same_padding(x[1 + d], k[d], stride[d], 1) for d in (0, 1))
-        pads = (t, lf, bt, rt)
-    oh = window_out_size(x[1], k[0], stride[0], 1, pads[0], pads[2])
-    ow = window_out_size(x[2], k[1], stride[1], 1, pads[1], pads[3])
+    pads, oh, ow = window(x, k, stride, same=same)
     g = case_graph(Case(cid, op, [(x, "int16")], [((x[0], oh, ow, x[3]), "int16")],
                         {"kernel": k, "stride": stride, "pads": pads, "activation": act}))
     g.name = cid
