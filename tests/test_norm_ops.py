@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.single_op import merge
+from tests.single_op import merge, tflm_run
 from tests.test_codegen import HOST, SANITIZE, build, generate_into, run_exe
 from tests.test_elementwise_ops import CFLAGS, Case, binary, int8_batch, q, ulp_distance
 from tests.test_softmax_ops import differing_records, single
@@ -98,24 +98,13 @@ def workdir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("norm_ops")
 
 
-def tflm_run(path: Path, inputs: list[np.ndarray]) -> np.ndarray:
-    interp = tflm_runtime.Interpreter.from_file(str(path), arena_size=1 << 20)
-    outs = []
-    for r in range(len(inputs[0])):
-        for i, x in enumerate(inputs):
-            interp.set_input(x[r], i)
-        interp.invoke()
-        outs.append(interp.get_output(0).copy())
-    return np.stack(outs)
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_single_op_equals_tflm_and_c(case: Case, workdir: Path) -> None:
     path = workdir / f"{case.id}.tflite"
     write_tflite(case.graph, path)
     plan = plan_memory(lower(load_model(path)))
     ref = run_plan(plan, case.inputs)[plan.graph.outputs[0]]
-    want = tflm_run(path, case.inputs)
+    want = tflm_run(path, case.inputs, 1)[0]
     assert want.shape == ref.shape and want.dtype == ref.dtype
     op = case.graph.nodes[0].op
     if ref.dtype == np.float32 and op in ULP_BOUND:
