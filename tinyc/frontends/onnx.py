@@ -16,6 +16,8 @@ without a conversion is an UnsupportedOpError naming the op, the node and the fi
 
 from __future__ import annotations
 
+import functools
+import importlib
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -247,8 +249,10 @@ class _Converter:
         op = node.op_type
         name = node.name or f"{op}_{index}"
         domain = node.domain or "ai.onnx"
-        if domain != "ai.onnx":
-            raise UnsupportedOpError(f"{domain}.{op}", name, str(self.path))
+        key = op if domain == "ai.onnx" else f"{domain}.{op}"
+        convert = converter(key)
+        if convert is None and domain != "ai.onnx":
+            raise UnsupportedOpError(key, name, str(self.path))
         for i in node.input:
             if i and i not in self.consts and i not in self.vals:
                 raise ModelError(f"{self.path}: node '{shown(name)}' ({shown(op)}) reads '{shown(i)}', which nothing "
@@ -261,7 +265,6 @@ class _Converter:
         if op in ("Shape", "Size"):
             self._fold_shape(node, name, attrs)
             return
-        convert = CONVERTERS.get(op)
         if convert is None:
             raise UnsupportedOpError(op, name, str(self.path))
         convert(self, _Ctx(node, name, attrs))
@@ -864,3 +867,20 @@ CONVERTERS: dict[str, Callable[[_Converter, _Ctx], None]] = {
     "Dropout": _dropout,
     "Cast": _cast,
 }
+
+# Converters kept in their own modules (recurrent layers, quantized ONNX, ONNX-ML), keyed like CONVERTERS
+# ("Op" for the default domain, "domain.Op" otherwise); imported on first use because they import this module.
+EXTENSIONS = ("tinyc.frontends.onnx_recurrent", "tinyc.frontends.onnx_qdq", "tinyc.frontends.onnx_ml")
+
+
+@functools.cache
+def _all_converters() -> dict[str, Callable[[_Converter, _Ctx], None]]:
+    merged = dict(CONVERTERS)
+    for module in EXTENSIONS:
+        merged.update(importlib.import_module(module).CONVERTERS)
+    return merged
+
+
+def converter(key: str) -> Callable[[_Converter, _Ctx], None] | None:
+    """The converter of an ONNX op ("Op" in the default domain, "domain.Op" in another), or None."""
+    return _all_converters().get(key)
