@@ -260,3 +260,21 @@ def test_missing_tool_says_how_to_install(monkeypatch):
         r"\(apt-get install gcc-arm-none-eabi\)$",
     ):
         find_tool("arm-none-eabi-gcc")
+
+
+@pytest.mark.parametrize("board", [board_param(load_board("nucleo-l4r5zi"))])
+def test_run_report_ram_total_counts_input_and_output_buffers(tmp_path, board):
+    """`tinyc run --report` counts RAM as TFLM's figures do: the I/O buffers are part of the total."""
+    import json
+
+    from tests.helpers import invoke
+
+    x = tmp_path / "x.npy"
+    np.save(x, np.linspace(0, 6, 4, dtype=np.float32).reshape(4, 1, 1))  # 4 inputs of shape [1, 1]
+    report = tmp_path / "r.json"
+    code, err, _ = invoke("run", Path(__file__).parent.parent / "examples" / "sine.onnx", "-i", x, "-o",
+                          tmp_path / "y.npy", "--target", board.id, "--report", report)
+    assert code == 0, err
+    ram = json.loads(report.read_text())["ram"]
+    assert ram["io"] == 2 * 4  # one float32 in, one out
+    assert ram["total"] == ram["static"] + ram["stack_peak"] + ram["io"]

@@ -171,11 +171,12 @@ def run_model(plan: Plan, inputs: list[np.ndarray], target: str) -> tuple[list[n
 
         result = run_board(lib, name, target, records)
     counts = result.instructions_per_inference
+    io = report["totals"]["input_bytes"] + report["totals"]["output_bytes"]  # counted as TFLM counts them
     return split_records(result.outputs, kinds), {
         "target": target, "inputs": len(records), "macs": report["totals"]["macs"],
         "instructions_per_inference": counts,
         "instructions_per_mac": counts[0] / max(report["totals"]["macs"], 1) if counts else None,
         "flash": {"code": result.flash_code, "weights": result.flash_weights, "total": result.flash},
         "ram": {"arena": plan.arena_size, "static": result.ram_static, "stack_peak": result.stack_peak,
-                "total": result.ram_peak},
+                "io": io, "total": result.ram_peak + io},
     }
