@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyc.errors import InputError
+from tinyc.floatio import as_batch
 from tinyc.ir import Graph
 
 
@@ -36,8 +37,9 @@ def check_samples(graph: Graph, samples: np.ndarray) -> np.ndarray:
 
 
 def load_samples(graph: Graph, path: str | Path) -> np.ndarray:
-    """DATA as `tinyc run -i` takes it: a .npy of one sample or of N stacked on a leading axis,
-    or a folder of such .npy files (read in name order). Returns (N, *input shape) float32."""
+    """DATA as `tinyc run -i` takes it: a .npy of one sample or of N stacked on a leading axis (with or
+    without the input's own leading batch axis of 1), or a folder of such .npy files (read in name order).
+    Returns (N, *input shape) float32."""
     path = Path(path)
     if path.is_dir():
         files = sorted(path.glob("*.npy"))
@@ -51,12 +53,11 @@ def load_samples(graph: Graph, path: str | Path) -> np.ndarray:
     parts = []
     for f in files:
         x = _read(f)
-        if x.shape == shape:
-            x = x[np.newaxis]
-        elif x.shape[1:] != shape:
+        batch = as_batch(x, shape)  # a leading batch axis of 1 may be left out
+        if batch is None:
             raise InputError(f"{f}: calibration samples have shape {list(x.shape)}, model '{graph.name}' "
                              f"takes {list(shape)} or [N, {', '.join(map(str, shape))}]")
-        parts.append(x)
+        parts.append(batch)
     if any(not np.issubdtype(p.dtype, np.floating) for p in parts):
         dtype = next(p.dtype for p in parts if not np.issubdtype(p.dtype, np.floating))
         raise InputError(f"{path}: calibration data must be floating point, got {dtype}")
