@@ -12,7 +12,7 @@ import pytest
 from tinyc.boards import load_board
 from tinyc.targets import run_board, run_qemu
 from tinyc.targets.firmware import LIBC_SPECS, linker_script
-from tinyc.targets.host import FIRMWARE_DIR
+from tinyc.targets.host import HARNESS_DIR
 from tinyc.targets.toolchain import cross_gcc, run_tool
 
 K = (1000, 1)  # loop iterations of the two windows of one run
@@ -140,11 +140,11 @@ def build_loop(board_id: str, variant: str, folder: Path) -> Path:
     main = folder / "main.S"
     main.write_text(RISCV if board.arch == "riscv" else ARM)
     (folder / "link.ld").write_text(linker_script(board))
-    startup = FIRMWARE_DIR / ("startup_riscv.S" if board.arch == "riscv" else "startup_arm.S")
+    startup = HARNESS_DIR / ("startup_riscv.S" if board.arch == "riscv" else "startup_arm.S")
     defines = [f"-DK0={K[0]}", f"-DK1={K[1]}", *(["-DINLINE"] if variant == "inline" else [])]
     elf = folder / "loop.elf"
-    flags = [*board.cflags, *LIBC_SPECS[board.arch], "-O2", *defines, f"-I{FIRMWARE_DIR}", "-nostartfiles"]
-    sources = [startup, FIRMWARE_DIR / "harness_start.c", main]
+    flags = [*board.cflags, *LIBC_SPECS[board.arch], "-O2", *defines, f"-I{HARNESS_DIR}", "-nostartfiles"]
+    sources = [startup, HARNESS_DIR / "harness_start.c", main]
     run_tool(
         [gcc, *flags, "-nostdlib", "-T", folder / "link.ld", *sources, "-o", elf], f"building for {board_id}"
     )

@@ -33,7 +33,7 @@ from tinyc.platformio import (
     update_repo_firmware,
 )
 from tinyc.platformio.devplatform import board_manifest
-from tinyc.platformio.project import APP_FILES, PLATFORM_DIR
+from tinyc.platformio.project import APP_FILES, HARNESS_FILES, PLATFORM_DIR
 from tinyc.targets import MARKERS, host_cc, run_qemu
 from tinyc.targets.library import open_library
 
@@ -178,25 +178,42 @@ def test_firmware_config_lists_every_board(core) -> None:
     assert "; corstone-300: Arm Corstone-300 (Cortex-M55, MPS3 AN547) has no PlatformIO board" in ini
 
 
+IGNORED = shutil.ignore_patterns(".pio", "lib", "model_glue.h", "__pycache__")  # firmware/.gitignore
+
+
 def test_firmware_folder_is_up_to_date(tmp_path) -> None:
-    """firmware/ is what `python -m tinyc.platformio.update_firmware` writes from boards/ (lib/ aside)."""
-    shutil.copytree(FIRMWARE / "lib", tmp_path / "firmware" / "lib")
-    fresh = update_repo_firmware(tmp_path / "firmware")
-    written = {p.relative_to(fresh).as_posix() for p in fresh.rglob("*") if p.is_file()}
-    written = {p for p in written if not p.startswith("lib/")}
-    present = {p.relative_to(FIRMWARE).as_posix() for p in FIRMWARE.rglob("*") if p.is_file()}
-    present = {p for p in present if not p.startswith((".pio/", "lib/"))} - {"README.md"}
-    stale = sorted(p for p in written & present if not filecmp.cmp(fresh / p, FIRMWARE / p, shallow=False))
-    assert not stale and written == present, (
-        f"firmware/ is out of date (differs: {stale}, missing: {sorted(written - present)}, extra: "
-        f"{sorted(present - written)}): run python -m tinyc.platformio.update_firmware")
+    """What firmware/ derives from boards/ is what `python -m tinyc.platformio.update_firmware` writes:
+    running it on a copy changes, adds and removes nothing."""
+    copy = tmp_path / "firmware"
+    shutil.copytree(FIRMWARE, copy, ignore=IGNORED)
+    before = {p.relative_to(copy).as_posix(): p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+    update_repo_firmware(copy)
+    after = {p.relative_to(copy).as_posix(): p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+    stale = sorted(p for p in before.keys() & after.keys() if before[p] != after[p])
+    assert not stale and before.keys() == after.keys(), (
+        f"firmware/ is out of date (differs: {stale}, missing: {sorted(after.keys() - before.keys())}, "
+        f"extra: {sorted(before.keys() - after.keys())}): run python -m tinyc.platformio.update_firmware")
+
+
+def test_projects_copy_firmware_sources(tmp_path) -> None:
+    """A `tinyc firmware` project's app, glue script, platform scripts and harness are firmware/'s files."""
+    project = create_firmware(REPO / "examples" / "sine.onnx", "nucleo-l4r5zi", tmp_path / "fw")
+    copied = [f"src/{n}" for n in APP_FILES] + [f"harness/{n}" for n in HARNESS_FILES] + [
+        "tinyc_glue.py", f"{PLATFORM_DIR}/platform.py", f"{PLATFORM_DIR}/builder/main.py"]
+    for rel in copied:
+        assert filecmp.cmp(project.path / rel, FIRMWARE / rel, shallow=False), rel
 
 
 @pytest.fixture(scope="module")
 def firmware_copy(tmp_path_factory) -> tuple[Path, np.ndarray]:
     """A copy of firmware/ somewhere else, and what its app prints when built for the host."""
     copy = tmp_path_factory.mktemp("clone") / "somewhere" / "firmware"
-    shutil.copytree(FIRMWARE, copy, ignore=shutil.ignore_patterns(".pio"))
+    shutil.copytree(FIRMWARE, copy, ignore=IGNORED)
+    sine = REPO / "examples" / "sine.onnx"
+    result = CliRunner().invoke(main, ["compile", str(sine), "--board", "nucleo-l4r5zi", "--name", "sine",
+                                       "-o", str(copy / "lib" / "model")])
+    assert result.exit_code == 0, result.output
+    update_repo_firmware(copy)  # src/model_glue.h for the model in lib/model
     report = json.loads((copy / "lib" / "model" / "report.json").read_text())
     expected = host_app_outputs(copy / "lib" / "model", copy / "src", tmp_path_factory.mktemp("host"),
                                 report["totals"]["output_bytes"])

@@ -1,6 +1,7 @@
 """Board definitions: one ``boards/<id>.yaml`` per board, loaded into validated, frozen dataclasses.
 
-The folder is ``boards/`` at the repository root, or ``$TINYC_BOARDS_DIR``. Any problem with a file is a
+The folder is ``boards/`` (the repository's, or the wheel's copy: :func:`tinyc.resources.data_dir`), or
+``$TINYC_BOARDS_DIR``. Any problem with a file is a
 :class:`~tinyc.errors.TinycError` naming the file and the field.
 """
 
@@ -14,8 +15,8 @@ from typing import Any
 
 import yaml
 
-import tinyc
 from tinyc.errors import TinycError
+from tinyc.resources import data_dir
 
 BOARDS_ENV = "TINYC_BOARDS_DIR"
 
@@ -125,19 +126,25 @@ class Board:
 def boards_dir() -> Path:
     """The folder holding the board files."""
     env = os.environ.get(BOARDS_ENV)
-    return Path(env) if env else Path(tinyc.__file__).resolve().parents[1] / "boards"
+    return Path(env) if env else data_dir("boards")
 
 
 def board_ids() -> list[str]:
-    return sorted(p.stem for p in boards_dir().glob("*.yaml"))
+    """The ids of the board files; none is an error (an install without its boards/, a wrong
+    $TINYC_BOARDS_DIR)."""
+    folder = boards_dir()
+    ids = sorted(p.stem for p in folder.glob("*.yaml"))
+    if not ids:
+        where = f"${BOARDS_ENV} = {folder}" if os.environ.get(BOARDS_ENV) else str(folder)
+        raise TinycError(f"no board files (*.yaml) in {where}")
+    return ids
 
 
 def load_board(board_id: str) -> Board:
     """The board ``<boards_dir>/<board_id>.yaml``."""
     path = boards_dir() / f"{board_id}.yaml"
     if not path.is_file():
-        known = ", ".join(board_ids()) or "none"
-        raise TinycError(f"unknown board '{board_id}' (known: {known})")
+        raise TinycError(f"unknown board '{board_id}' (known: {', '.join(board_ids())})")
     return load_board_file(path)
 
 

@@ -1,10 +1,10 @@
 """The local PlatformIO development platform ``tinyc-qemu`` that a tinyc firmware project ships.
 
 It builds for the boards tinyc emulates with Debian's cross compilers and runs the result in QEMU
-(``pio run -t upload``). Its pieces come from tinyc itself: the board files from ``boards/*.yaml``, the
-linker scripts from :func:`tinyc.targets.firmware.linker_script` (the board's real flash and RAM sizes),
-the startup code and semihosting from ``tinyc/targets/firmware/``; the platform and builder scripts are
-in ``files/platform/``.
+(``pio run -t upload``). Its scripts are ``firmware/platform/tinyc-qemu/{platform.py,builder/main.py}``;
+the board files come from ``boards/*.yaml`` and the linker scripts from
+:func:`tinyc.targets.firmware.linker_script` (the board's real flash and RAM sizes). It links the
+project's ``harness/`` (startup code and semihosting, from ``firmware/harness/``).
 """
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ import tinyc
 from tinyc.atomic import write_bytes
 from tinyc.boards import Board
 from tinyc.errors import TinycError
+from tinyc.resources import firmware_dir
 from tinyc.targets.firmware import LIBC_SPECS, linker_script
-from tinyc.targets.library import FIRMWARE_DIR
 from tinyc.targets.toolchain import _PACKAGES
 
 NAME = "tinyc-qemu"
-FILES = Path(__file__).parent / "files"
-HARNESS_FILES = ("harness.h", "harness_start.c", "startup_arm.S", "startup_riscv.S")
+SCRIPTS = ("platform.py", "builder/main.py")  # the platform's own files in firmware/platform/tinyc-qemu
 
 
 def write_if_changed(path: Path, data: str | bytes) -> bool:
@@ -92,13 +91,10 @@ def platform_files(boards: Iterable[Board]) -> dict[str, str | bytes]:
         "frameworks": {},
         "packages": {},
     }
-    files: dict[str, str | bytes] = {
-        "platform.json": json.dumps(manifest, indent=2) + "\n",
-        "platform.py": (FILES / "platform" / "platform.py").read_text(),
-        "builder/main.py": (FILES / "platform" / "builder" / "main.py").read_text(),
-    }
-    for name in HARNESS_FILES:
-        files[f"harness/{name}"] = (FIRMWARE_DIR / name).read_bytes()
+    source = firmware_dir() / "platform" / NAME
+    files: dict[str, str | bytes] = {"platform.json": json.dumps(manifest, indent=2) + "\n"}
+    for rel in SCRIPTS:
+        files[rel] = (source / rel).read_text()
     for board in boards:
         files[f"boards/{board.id}.json"] = json.dumps(board_manifest(board), indent=2) + "\n"
         files[f"ldscripts/{board.id}.ld"] = linker_script(board)

@@ -3,12 +3,14 @@ one-board projects ``tinyc firmware`` writes.
 
 A project is ``platformio.ini`` (one environment per board with its real PlatformIO platform and board,
 plus a ``<board>-qemu`` twin for every emulated board, served by the local ``tinyc-qemu`` platform in
-``platform/``), ``src/`` (the framework-neutral app and one port per framework), ``tinyc_glue.py`` (a
-pre-build script that binds the app to the model library in ``lib/``) and ``lib/model`` (the output of
-``tinyc compile``).
+``platform/`` that links ``harness/``), ``src/`` (the framework-neutral app and one port per framework),
+``tinyc_glue.py`` (a pre-build script that binds the app to the model library in ``lib/``) and
+``lib/model`` (the output of ``tinyc compile``).
 
-``python -m tinyc.platformio.update_firmware`` rewrites the repository's ``firmware/`` from ``boards/`` and
-these files (everything but ``lib/``).
+``firmware/`` is the one source of the app, the glue script, the platform's scripts and the harness (see
+:mod:`tinyc.resources`); a project gets copies of them. What ``firmware/`` holds that is derived from
+``boards/`` (platformio.ini, the platform's board files and linker scripts) is rewritten by
+``python -m tinyc.platformio.update_firmware``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tinyc.boards import Board, all_boards
-from tinyc.platformio.devplatform import FILES, NAME, write_if_changed, write_platform
+from tinyc.platformio.devplatform import NAME, write_if_changed, write_platform
+from tinyc.resources import firmware_dir
 from tinyc.targets.library import open_library
 
 APP_FILES = (
@@ -30,16 +33,17 @@ APP_FILES = (
     "port_espidf.c",
     "port_arduino.cpp",
 )
+HARNESS_FILES = ("harness.h", "harness_start.c", "startup_arm.S", "startup_riscv.S")  # what tinyc-qemu links
 INPUTS_HEADER = "tinyc_inputs.h"
 GLUE_SCRIPT = "tinyc_glue.py"
 PLATFORM_DIR = f"platform/{NAME}"
 MARKER = "; tinyc firmware project"  # first line of a platformio.ini tinyc may rewrite
-REPO_FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
-REPO_DEFAULT_BOARD = "nucleo-l4r5zi"  # firmware/'s default environment is its -qemu twin
+REPO_DEFAULT_BOARD = "nucleo-l4r5zi"  # firmware/'s default environment
 
 # src/model_glue.h is kept: PlatformIO wipes the build folder when the list of source files changes, so a
 # glue header that appeared only at the first build would make the second one rebuild everything.
 GITIGNORE = ".pio/\n"
+REPO_GITIGNORE = GITIGNORE + "lib/\nsrc/model_glue.h\n"  # firmware/ in the repository ships no model
 
 
 def qemu_env(board: Board) -> str:
@@ -119,30 +123,35 @@ def write_project_files(project: Path, boards: Sequence[Board], default: str, ti
                         inputs_header: str | None = None, origin: str | None = None) -> None:
     """Write everything of a project but ``lib/``, touching only files whose contents change; the default
     inputs header is written only if there is none (or ``inputs_header`` replaces it)."""
-    project = Path(project)
+    project, source = Path(project), firmware_dir()
     ini = render_platformio_ini(boards, default, title, *([origin] if origin else []))
     write_if_changed(project / "platformio.ini", ini)
-    write_if_changed(project / GLUE_SCRIPT, (FILES / GLUE_SCRIPT).read_text())
+    write_if_changed(project / GLUE_SCRIPT, (source / GLUE_SCRIPT).read_text())
     write_if_changed(project / ".gitignore", GITIGNORE)
     for name in APP_FILES:
-        write_if_changed(project / "src" / name, (FILES / "app" / name).read_text())
+        write_if_changed(project / "src" / name, (source / "src" / name).read_text())
     if inputs_header is not None:
         write_if_changed(project / "src" / INPUTS_HEADER, inputs_header)
     elif not (project / "src" / INPUTS_HEADER).exists():
-        write_if_changed(project / "src" / INPUTS_HEADER, (FILES / "app" / INPUTS_HEADER).read_text())
+        write_if_changed(project / "src" / INPUTS_HEADER, (source / "src" / INPUTS_HEADER).read_text())
     emulated = [b for b in boards if b.emulated]
     if emulated:
         write_platform(project / PLATFORM_DIR, emulated)
+        for name in HARNESS_FILES:
+            write_if_changed(project / "harness" / name, (source / "harness" / name).read_bytes())
 
 
-def update_repo_firmware(dest: Path = REPO_FIRMWARE) -> Path:
-    """Rewrite the repository's ``firmware/`` for every board (its lib/ is left alone; src/model_glue.h is
-    made for the model in lib/model)."""
+def update_repo_firmware(dest: Path | None = None) -> Path:
+    """Rewrite what ``firmware/`` (or a copy of it, ``dest``) derives from ``boards/``: platformio.ini for
+    every board and the platform's board files and linker scripts (its sources are copied onto a ``dest``
+    elsewhere; lib/ is left alone, src/model_glue.h is made for a model in lib/model)."""
+    dest = Path(dest) if dest is not None else firmware_dir()
     boards = all_boards()
     first = next((b for b in boards if b.id == REPO_DEFAULT_BOARD), boards[0])
     write_project_files(dest, boards, default_env(first), "every board in boards/",
                         origin="`python -m tinyc.platformio.update_firmware` rewrites it from boards/")
-    write_if_changed(dest / "src" / INPUTS_HEADER, (FILES / "app" / INPUTS_HEADER).read_text())
+    write_if_changed(dest / ".gitignore", REPO_GITIGNORE)
+    write_if_changed(dest / "src" / INPUTS_HEADER, (firmware_dir() / "src" / INPUTS_HEADER).read_text())
     report = dest / "lib" / "model" / "report.json"
     if report.is_file():
         name = json.loads(report.read_text())["name"]

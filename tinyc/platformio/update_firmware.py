@@ -1,5 +1,6 @@
-"""``python -m tinyc.platformio.update_firmware``: rewrite the repository's firmware/ (platformio.ini, src/,
-the tinyc-qemu platform) from boards/ and tinyc's files; lib/ is left alone."""
+"""``python -m tinyc.platformio.update_firmware``: rewrite what the repository's firmware/ derives from
+boards/ (platformio.ini, the tinyc-qemu platform's board files and linker scripts) after a board changes.
+firmware/'s sources (src/, harness/, the platform's scripts, tinyc_glue.py) are edited in place."""
 
 from tinyc.platformio.project import update_repo_firmware
 

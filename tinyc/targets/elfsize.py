@@ -1,4 +1,4 @@
-"""Flash and RAM of a firmware ELF linked with the harness's linker script (``firmware/link.ld.in``).
+"""Flash and RAM of a firmware ELF linked with the harness's linker script (``firmware/harness/link.ld.in``).
 
 The script gives every kind of content its own output section, so sizes are read from section headers:
 

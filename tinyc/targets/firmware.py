@@ -20,7 +20,7 @@ from tinyc.boards import Board
 from tinyc.errors import TinycError, ToolchainError
 from tinyc.targets.elfsize import WEIGHT_SECTIONS
 from tinyc.targets.fit import fit_problems
-from tinyc.targets.library import FIRMWARE_DIR, ModelLibrary
+from tinyc.targets.library import HARNESS_DIR, ModelLibrary
 from tinyc.targets.toolchain import ToolFailed, cross_gcc, run_tool
 
 FIRMWARE_CFLAGS = (
@@ -77,7 +77,7 @@ def linker_script(
         raise ToolchainError(f"{board.id} is not emulated here ({board.status})")
     if weights_region not in WEIGHT_REGIONS:
         raise ValueError(f"weights_region must be one of {WEIGHT_REGIONS}")
-    template = Template((FIRMWARE_DIR / "link.ld.in").read_text())
+    template = Template((HARNESS_DIR / "link.ld.in").read_text())
     return template.substitute(
         board_file=board.path.name,
         machine=qemu.machine,
@@ -111,11 +111,11 @@ def compile_firmware(
     (folder / "model_glue.h").write_text(lib.glue_header())
     gcc = cross_gcc(board)
     flags = (*board.cflags, opt, *FIRMWARE_CFLAGS, *LIBC_SPECS[board.arch], *cflags)
-    includes = (f"-I{folder}", f"-I{lib.lib_dir}", f"-I{FIRMWARE_DIR}")
+    includes = (f"-I{folder}", f"-I{lib.lib_dir}", f"-I{HARNESS_DIR}")
     # harness objects are named tinyc_harness_* so the linker script can set them apart
     units = [(src, folder / f"model_{src.stem}.o") for src in lib.sources]
     harness = (*HARNESS_SOURCES, STARTUP[board.arch])
-    units += [(FIRMWARE_DIR / s, folder / f"tinyc_harness_{Path(s).stem}.o") for s in harness]
+    units += [(HARNESS_DIR / s, folder / f"tinyc_harness_{Path(s).stem}.o") for s in harness]
     for src, obj in units:
         what = f"compiling {src.name} for {board.id}"
         run_tool([gcc, *flags, *includes, "-c", src, "-o", obj], what, timeout=300)
@@ -211,8 +211,8 @@ def build_program(
     script.write_text(linker_script(board, min_stack=min_stack, weights_region=weights_region))
     gcc = cross_gcc(board)
     flags = (*board.cflags, opt, *FIRMWARE_CFLAGS, *LIBC_SPECS[board.arch], *cflags)
-    inc = tuple(f"-I{d}" for d in (*includes, FIRMWARE_DIR))
-    harness = [FIRMWARE_DIR / "harness_start.c", FIRMWARE_DIR / STARTUP[board.arch], *harness_sources]
+    inc = tuple(f"-I{d}" for d in (*includes, HARNESS_DIR))
+    harness = [HARNESS_DIR / "harness_start.c", HARNESS_DIR / STARTUP[board.arch], *harness_sources]
     units = [(Path(s), folder / f"{elf.stem}_{Path(s).stem}.o") for s in sources]
     units += [(Path(s), folder / f"tinyc_harness_{elf.stem}_{Path(s).stem}.o") for s in harness]
     for src, obj in units:

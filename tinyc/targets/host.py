@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyc.errors import InputError, ToolchainError
-from tinyc.targets.library import FIRMWARE_DIR, open_library
+from tinyc.targets.library import HARNESS_DIR, open_library
 from tinyc.targets.toolchain import cached_build, digest, first_error, host_cc, run_tool
 
 HOST_CFLAGS = ("-std=c99", "-ffp-contract=off", "-Wall", "-Wextra")
@@ -36,7 +36,7 @@ def build_host_runner(
     lib = open_library(lib_dir, name)
     cc = host_cc()
     flags = [opt, *HOST_CFLAGS, *cflags, *(SANITIZE_FLAGS if sanitize else ())]
-    runner_c = FIRMWARE_DIR / "host_main.c"
+    runner_c = HARNESS_DIR / "host_main.c"
     key = digest(cc, *flags, runner_c.read_bytes(), *lib.digest_parts())
 
     def build(folder: Path) -> None:

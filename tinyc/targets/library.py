@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from tinyc.errors import InputError
+from tinyc.resources import harness_dir
 
-FIRMWARE_DIR = Path(__file__).parent / "firmware"
+HARNESS_DIR = harness_dir()  # startup code, mains, linker script template, icount plugin
 RECORD_ALIGN = 8  # bytes: where each input (output) of a record starts
 
 

@@ -1,6 +1,6 @@
 """Run a firmware ELF under QEMU with semihosting, optionally counting instructions between two symbols.
 
-The counter is a TCG plugin (``firmware/icount_plugin.c``) built with the host compiler into
+The counter is a TCG plugin (``firmware/harness/icount_plugin.c``) built with the host compiler into
 ``cache_dir()/plugin``. Semihosting output goes to a file (a QEMU chardev), never mixed with QEMU's own
 messages. Every run has a timeout: a program that hangs (or an ``ebreak`` without semihosting) is killed.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 from tinyc.boards import Board
 from tinyc.errors import ToolchainError
 from tinyc.targets.elfsize import symbol_addresses
-from tinyc.targets.library import FIRMWARE_DIR
+from tinyc.targets.library import HARNESS_DIR
 from tinyc.targets.toolchain import cached_build, digest, find_tool, host_cc, run_tool
 
 MARKERS = ("tinyc_marker_begin", "tinyc_marker_end")
@@ -31,7 +31,7 @@ class QemuRun:
 
 def icount_plugin() -> Path:
     """The instruction-counting plugin, built on first use."""
-    source = FIRMWARE_DIR / "icount_plugin.c"
+    source = HARNESS_DIR / "icount_plugin.c"
     cc = host_cc()
     flags = ["-shared", "-fPIC", "-O2", "-Wall", "-Wextra"]
 

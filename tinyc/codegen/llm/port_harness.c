@@ -1,4 +1,4 @@
-/* port_harness.c - tinyc.llm's generated main on the shared firmware harness (tinyc/targets/firmware):
+/* port_harness.c - tinyc.llm's generated main on the shared firmware harness (firmware/harness):
  * text over semihosting, the instruction counter's two markers, and the stack peak (painted stack). */
 #include <stdint.h>
 

@@ -2,8 +2,8 @@
 
 The board file (boards/<id>.json) gives the toolchain prefix, the compiler flags, the libc specs, the
 linker script (ldscripts/<id>.ld: the board's real flash and RAM at the QEMU machine's addresses) and
-the QEMU command. The harness (harness/: startup code, .data/.bss setup, semihosting) is linked in;
-the project provides main(). `pio run -t upload` runs the ELF in QEMU, printing what the firmware writes
+the QEMU command. The project's harness/ (startup code, .data/.bss setup, semihosting) is linked in;
+its src/ provides main(). `pio run -t upload` runs the ELF in QEMU, printing what the firmware writes
 over semihosting; it fails if the firmware exits non-zero or does not finish within
 `custom_qemu_timeout` seconds (default 60).
 """
@@ -19,7 +19,7 @@ env = DefaultEnvironment()
 platform = env.PioPlatform()
 board = env.BoardConfig()
 PLATFORM_DIR = platform.get_dir()
-HARNESS_DIR = os.path.join(PLATFORM_DIR, "harness")
+HARNESS_DIR = os.path.join(env.subst("$PROJECT_DIR"), "harness")
 prefix = board.get("build.toolchain")
 cflags = list(board.get("build.cflags"))
 specs = list(board.get("build.libc_specs"))  # also when compiling: picolibc's headers for RISC-V
