@@ -57,6 +57,12 @@ def load_onnx(path: str | Path, optimize: bool = True) -> Graph:
         raise ModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except Exception as exc:  # protobuf decoding errors of many kinds
         raise ModelError(f"{path}: malformed ONNX file ({_one_line(exc)})") from None
+    return convert_model(model, path, optimize)
+
+
+def convert_model(model: onnx.ModelProto, path: str | Path, optimize: bool = True) -> Graph:
+    """An ONNX model already in memory -> ir.Graph; `path` names it in errors (the ONNX backend's models)."""
+    path = Path(path)
     _decode_names(model.graph)
     for t in _all_tensors(model.graph):
         if t.data_location == TensorProto.EXTERNAL:
