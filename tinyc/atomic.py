@@ -205,9 +205,11 @@ def replace_folder(dest: Path, files: Mapping[str, str | bytes]) -> None:
         raise TinycError(f"cannot write to folder {dest}: {exc.strerror or exc}") from None
     old: Path | None = None
     try:
-        for name, data in files.items():
+        for name, data in files.items():  # a name may hold subfolders ("src/m.c"), made inside tmp
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             _write_fd(tmp / name, data.encode("utf-8") if isinstance(data, str) else bytes(data), _MODE)
-        fsync_dir(tmp)
+        for folder in sorted({(tmp / name).parent for name in files}, reverse=True):
+            fsync_dir(folder)
         if dest.exists():
             old = _temp_name(dest, "old")
             os.mkdir(old, 0o700)

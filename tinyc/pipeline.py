@@ -111,8 +111,10 @@ def model_name(plan: Plan) -> str:
     return model_identifier(plan.graph.name)
 
 
-def compile_library(plan: Plan, out_dir: Path, board_id: str = "host", name: str | None = None) -> dict:
-    """Generate the C library for a board (or "host"), refusing a model that does not fit the board."""
+def compile_library(plan: Plan, out_dir: Path, board_id: str = "host", name: str | None = None,
+                    layout: str = "library") -> dict:
+    """Generate the C library for a board (or "host"), refusing a model that does not fit the board; layout
+    "arduino" writes it as an Arduino library."""
     from tinyc.codegen import generate
 
     board = None
@@ -122,7 +124,7 @@ def compile_library(plan: Plan, out_dir: Path, board_id: str = "host", name: str
 
         board = load_board(board_id)
         check_fit(board, *memory_needs(plan))
-    return generate(plan, Path(out_dir), name or model_name(plan), board)
+    return generate(plan, Path(out_dir), name or model_name(plan), board, layout)
 
 
 def memory_needs(plan: Plan) -> tuple[int, int]:

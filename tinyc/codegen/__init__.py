@@ -23,10 +23,15 @@ if TYPE_CHECKING:
     from tinyc.boards import Board
 
 
-def generate(plan: Plan, out_dir: Path, name: str, board: Board | None = None) -> dict:
-    """Write the C library of `plan` into out_dir (replacing an earlier tinyc output); return the report."""
+def generate(plan: Plan, out_dir: Path, name: str, board: Board | None = None, layout: str = "library") -> dict:
+    """Write the C library of `plan` into out_dir (replacing an earlier tinyc output); return the report.
+    layout "arduino": as an Arduino library (tinyc/codegen/arduino.py)."""
     check_model_name(name)
     files, facts = render_library(plan, name, board)
+    if layout == "arduino":
+        from tinyc.codegen.arduino import arduino_files
+
+        files = arduino_files(files, facts)
     report = build_report(plan, facts, list(files))
     files["report.json"] = json.dumps(report, indent=1) + "\n"
     write_folder(Path(out_dir), files)
