@@ -117,7 +117,7 @@ def lower_copy(node: Node, graph: Graph, blocks: list[Block], fill: int | float 
     if inputs is None:
         inputs = [n for n, k in const_inputs(node, graph).items() if k.startswith("in")]
     outs = [graph.tensor(n) for n in node.outputs]
-    if len(outs) == 1 and inputs and is_identity(blocks, outs[0].size):
+    if len(outs) == 1 and inputs and graph.tensor(inputs[0]).size == outs[0].size and is_identity(blocks, outs[0].size):
         return Step("reshape", node.name, [inputs[0]], [outs[0].name], {"out_shape": outs[0].shape}, alias=True)
     dtype = outs[0].dtype
     params = {"blocks": tuple(b.as_tuple() for b in blocks), "out_shapes": tuple(t.shape for t in outs),
