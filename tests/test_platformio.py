@@ -74,23 +74,25 @@ def kws(models_dir) -> tuple[Path, object, np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="module", params=KWS_BOARDS)
 def kws_project(request, kws, core, tmp_path_factory):
-    """`tinyc firmware` for KWS, then a plain `pio run` in the created folder."""
+    """`tinyc firmware` for KWS, then `pio run -e <board>-qemu` in the created folder."""
     needs_tools(request.param)
     model, _, batch, _ = kws
     out = tmp_path_factory.mktemp("fw") / f"kws-{request.param}"
     project = create_firmware(model, request.param, out, inputs=batch)
     (out / "src" / "model_glue.h").write_text("/* stale */\n")  # the project's pre-build script rewrites it
-    log = build_firmware(out, core=core, timeout=300)
+    log = build_firmware(out, project.emulated_env, core=core, timeout=300)
     return project, log
 
 
-def test_plain_pio_run_builds_the_qemu_env(kws_project) -> None:
+def test_pio_run_builds_the_qemu_env(kws_project) -> None:
+    """The real board is the project's default environment; its -qemu twin builds offline."""
     project, log = kws_project
     board = project.board
-    assert project.default_env == f"{board.id}-qemu"
-    assert re.search(rf"^{re.escape(project.default_env)}\s+SUCCESS", log, re.MULTILINE), log[-2000:]
+    assert project.default_env == board.id and project.emulated_env == f"{board.id}-qemu"
+    assert re.search(rf"^{re.escape(project.emulated_env)}\s+SUCCESS", log, re.MULTILINE), log[-2000:]
     assert f"Processing {board.id} " not in log  # the real board's environment (needs internet) was not built
     ini = (project.path / "platformio.ini").read_text()
+    assert f"[platformio]\ndefault_envs = {board.id}\n" in ini
     pio = board.platformio
     assert f"[env:{board.id}]\n" in ini and f"platform = {pio.platform}\nboard = {pio.board}\n" in ini
     # the board's real sizes are the limits of the link and of PlatformIO's size check
@@ -115,7 +117,7 @@ def test_upload_runs_the_firmware_in_qemu(kws_project, kws, core) -> None:
     project, _ = kws_project
     if project.board.id != "nucleo-l4r5zi":
         pytest.skip("one board is enough for the upload path")
-    log = build_firmware(project.path, target="upload", core=core, timeout=300)
+    log = build_firmware(project.path, project.emulated_env, target="upload", core=core, timeout=300)
     outputs, _ = parse_outputs(log, kws[3].shape[1])
     np.testing.assert_array_equal(outputs, kws[3])
     assert "Running .pio/build/nucleo-l4r5zi-qemu/firmware.elf in QEMU" in log
@@ -130,15 +132,16 @@ def _build_products(project: Path, env: str) -> dict[Path, int]:
 
 def test_second_run_does_not_rebuild(kws_project, kws, core) -> None:
     project, _ = kws_project
-    before = _build_products(project.path, project.default_env)
-    log = build_firmware(project.path, core=core, timeout=300)
+    env = project.emulated_env
+    before = _build_products(project.path, env)
+    log = build_firmware(project.path, env, core=core, timeout=300)
     assert not re.search(r"^(Compiling|Archiving|Linking) ", log, re.MULTILINE), log[-2000:]
-    assert _build_products(project.path, project.default_env) == before
+    assert _build_products(project.path, env) == before
     # writing the same project again (same model, same inputs) compiles nothing either
     create_firmware(kws[0], project.board.id, project.path, inputs=kws[2])
-    log = build_firmware(project.path, core=core, timeout=300)
+    log = build_firmware(project.path, env, core=core, timeout=300)
     assert not re.search(r"^(Compiling|Archiving|Linking) ", log, re.MULTILINE), log[-2000:]
-    assert _build_products(project.path, project.default_env) == before
+    assert _build_products(project.path, env) == before
 
 
 def project_envs(project: Path, core: Path) -> dict[str, dict]:
@@ -150,7 +153,7 @@ def project_envs(project: Path, core: Path) -> dict[str, dict]:
 def test_firmware_config_lists_every_board(core) -> None:
     sections = project_envs(FIRMWARE, core)
     envs = {name[4:]: opts for name, opts in sections.items() if name.startswith("env:")}
-    assert sections["platformio"]["default_envs"] == ["nucleo-l4r5zi-qemu"]
+    assert sections["platformio"]["default_envs"] == ["nucleo-l4r5zi"]
     expected = set()
     platform = f"symlink://{(FIRMWARE / PLATFORM_DIR).resolve()}"
     for board in all_boards():
@@ -220,16 +223,16 @@ def firmware_copy(tmp_path_factory) -> tuple[Path, np.ndarray]:
     return copy, expected
 
 
-def test_repo_firmware_default_env_from_a_copy(core, firmware_copy) -> None:
-    """firmware/ works from any location (its platform path is ${PROJECT_DIR}-relative); a plain `pio run`
-    builds nucleo-l4r5zi-qemu, and a second one compiles nothing."""
+def test_repo_firmware_from_a_copy(core, firmware_copy) -> None:
+    """firmware/ works from any location (its platform path is ${PROJECT_DIR}-relative); `pio run -e
+    nucleo-l4r5zi-qemu` builds, and a second one compiles nothing."""
     needs_tools("nucleo-l4r5zi")
     copy, _ = firmware_copy
-    log = build_firmware(copy, core=core, timeout=300)
+    log = build_firmware(copy, "nucleo-l4r5zi-qemu", core=core, timeout=300)
     platform = f"symlink://{copy / PLATFORM_DIR}"
     assert f"Processing nucleo-l4r5zi-qemu (platform: {platform}; board: nucleo-l4r5zi)" in log
     assert re.search(r"^Compiling .*/model/sine\.o$", log, re.MULTILINE)
-    log = build_firmware(copy, core=core, timeout=300)
+    log = build_firmware(copy, "nucleo-l4r5zi-qemu", core=core, timeout=300)
     assert not re.search(r"^(Compiling|Archiving|Linking) ", log, re.MULTILINE), log[-2000:]
 
 
@@ -328,3 +331,19 @@ def test_firmware_command_errors(tmp_path) -> None:
                                        "-o", str(tmp_path / "other")])
     assert result.exit_code == 2 and "not a tinyc firmware project" in result.output
     assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("flag", ["--run", "--build"])
+@pytest.mark.parametrize("board_id", ["esp32", "esp32-s3"])
+def test_generate_only_boards_never_build_or_run(board_id, flag, tmp_path, monkeypatch) -> None:
+    """A board tinyc does not emulate: --build / --run is a one-line error before anything is written or
+    PlatformIO starts (no platform download)."""
+    from tinyc.platformio import firmware as fw
+
+    monkeypatch.setattr(fw, "run_pio", lambda *a, **k: pytest.fail("pio was started"))
+    out = tmp_path / "fw"
+    result = CliRunner().invoke(main, ["firmware", str(REPO / "examples" / "sine.onnx"), "--board", board_id,
+                                       "-o", str(out), flag])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1 and f"{board_id} is generate only" in result.output
+    assert not out.exists()

@@ -17,9 +17,10 @@ from tinyc.errors import InputError
 @click.option("--inputs", "inputs_path", type=click.Path(dir_okay=False, path_type=Path),
               help="IN.npy: inputs the firmware runs (one, or N stacked); default one input of zero bytes.")
 @click.option("--name", help="C name prefix of the model library (default: from the model file).")
-@click.option("--build", is_flag=True, help="Then build the default environment (`pio run`).")
+@click.option("--build", is_flag=True,
+              help="Then build the board's <board>-qemu environment (offline; emulated boards only).")
 @click.option("--run", "run_", is_flag=True,
-              help="Then build and upload the default environment: for an emulated board, run it in QEMU.")
+              help="Then build the <board>-qemu environment and run it in QEMU (emulated boards only).")
 @click.option("--setup-only", is_flag=True,
               help="Only prepare tinyc's PlatformIO core folder and print the shell lines that make `pio` "
                    "use it: eval \"$(tinyc firmware --setup-only)\".")
@@ -27,10 +28,10 @@ def firmware(model: Path | None, board: str | None, out_dir: Path | None, inputs
              name: str | None, build: bool, run_: bool, setup_only: bool) -> None:
     """Write a PlatformIO project that runs MODEL on a board and prints its outputs and time per inference.
 
-    The project has the board's real environment (built and uploaded as usual, with internet) and, for a
-    board tinyc emulates, a `<board>-qemu` environment (the default) that builds offline with the local
-    tinyc-qemu platform and runs in QEMU on upload. Run pio with tinyc's core folder:
-    python -m tinyc.platformio run -d DIR [-t upload].
+    The project has the board's real environment (the default: `pio run -t upload` with the board and
+    internet) and, for a board tinyc emulates, a `<board>-qemu` environment that builds offline with the
+    local tinyc-qemu platform and runs in QEMU on upload. Run pio with tinyc's core folder:
+    python -m tinyc.platformio run -d DIR -e <board>-qemu [-t upload].
     """
     from tinyc.platformio.core import export_lines, setup_core
 
@@ -42,11 +43,16 @@ def firmware(model: Path | None, board: str | None, out_dir: Path | None, inputs
     missing = [opt for opt, value in (("MODEL", model), ("--board", board), ("-o", out_dir)) if not value]
     if missing:
         raise InputError(f"tinyc firmware needs {', '.join(missing)} (or --setup-only)")
+    from tinyc.boards import load_board
     from tinyc.platformio.firmware import build_firmware, create_firmware
 
+    if (build or run_) and not load_board(board).emulated:
+        flag = "--run" if run_ else "--build"
+        raise InputError(f"{flag}: {board} is generate only (not emulated here); with the board and internet, "
+                         f"build it with: python -m tinyc.platformio run -d {out_dir} -e {board}")
     project = create_firmware(model, board, out_dir, inputs=inputs_path, name=name)
     click.echo(f"{out_dir}: PlatformIO project for {project.name} on {project.board.id} "
                f"(default environment {project.default_env}, {project.num_inputs} input(s))")
     if build or run_:
-        log = build_firmware(out_dir, target="upload" if run_ else None)
+        log = build_firmware(out_dir, project.emulated_env, target="upload" if run_ else None)
         click.echo(log)

@@ -13,7 +13,7 @@ from tinyc.boards import Board, load_board
 from tinyc.errors import InputError, TinycError, ToolchainError
 from tinyc.platformio.core import run_pio
 from tinyc.platformio.devplatform import write_if_changed
-from tinyc.platformio.project import INPUTS_HEADER, MARKER, default_env, write_project_files
+from tinyc.platformio.project import INPUTS_HEADER, MARKER, default_env, qemu_env, write_project_files
 from tinyc.targets.firmware import INPUT_ALIGN, input_stride
 from tinyc.targets.library import open_library, pack_records, record_layout
 
@@ -25,12 +25,19 @@ class FirmwareProject:
     path: Path
     board: Board
     name: str  # the model's C name
-    default_env: str
+    default_env: str  # the real board's environment (a plain `pio run`), if it has a PlatformIO board
     num_inputs: int  # records in src/tinyc_inputs.h
     output_size: int  # bytes of one output record
 
+    @property
+    def emulated_env(self) -> str | None:
+        """The ``<board>-qemu`` twin that builds offline and runs in QEMU (None for generate-only boards)."""
+        return qemu_env(self.board) if self.board.emulated else None
+
     def elf(self, env: str | None = None) -> Path:
-        return self.path / ".pio" / "build" / (env or self.default_env) / "firmware.elf"
+        """The ELF of ``env`` (default the emulated twin)."""
+        env = env or self.emulated_env or self.default_env
+        return self.path / ".pio" / "build" / env / "firmware.elf"
 
 
 def inputs_header(batch: np.ndarray, input_size: int) -> str:
@@ -78,7 +85,7 @@ def create_firmware(
     name: str | None = None,
 ) -> FirmwareProject:
     """Write (or update) the PlatformIO project ``out`` running ``model`` on ``board_id``: its real
-    environment and, for an emulated board, its ``-qemu`` twin (the default environment), the model
+    environment (the default) and, for an emulated board, its ``-qemu`` twin, the model
     library in lib/model, and the app in src/ running ``inputs`` (an .npy file or array of the model's
     input shape, or N of them stacked; default one input of zero bytes). Files whose contents do not
     change keep their mtimes, so a rebuild after an unchanged update compiles nothing."""

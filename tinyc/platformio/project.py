@@ -116,7 +116,9 @@ def render_platformio_ini(boards: Sequence[Board], default_env: str, title: str,
 
 
 def default_env(board: Board) -> str:
-    return qemu_env(board) if board.emulated else board.id
+    """A project's default environment: the real board (what a user with the board builds), else (no
+    PlatformIO board, e.g. corstone-300) its QEMU twin."""
+    return board.id if board.platformio is not None else qemu_env(board)
 
 
 def write_project_files(project: Path, boards: Sequence[Board], default: str, title: str,
