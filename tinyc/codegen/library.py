@@ -141,7 +141,7 @@ def render_library(plan: Plan, name: str, board: Any = None) -> tuple[dict[str, 
                      "post": post}),
         "tinyc_fixedpoint.h": env.get_template("tinyc_fixedpoint.h.j2").render(facts),
         "CMakeLists.txt": env.get_template("CMakeLists.txt.j2").render(facts),
-        "library.json": library_json(name, graph),
+        "library.json": library_json(name, f"{graph.name or name}: neural network compiled to C99 by tinyc (no heap)"),
     }
     return files, facts | {"functions": functions}
 
@@ -202,19 +202,19 @@ def board_id(board: Any) -> str | None:
     return str(board)
 
 
-def library_json(name: str, graph: Graph) -> str:
-    """PlatformIO library manifest: the folder is the library; C99, no FMA contraction."""
+def library_json(name: str, description: str, sources: str = "*.c") -> str:
+    """PlatformIO library manifest: the folder is the library (its `sources`); C99, no FMA contraction."""
     doc = {
         "name": name,
         "version": tinyc.__version__,
-        "description": f"{graph.name or name}: neural network compiled to C99 by tinyc (no heap)",
+        "description": description,
         "keywords": ["tinyc", "neural-network", "tinyml"],
         "frameworks": "*",
         "platforms": "*",
         "build": {
             "srcDir": ".",
             "includeDir": ".",
-            "srcFilter": ["+<*.c>"],
+            "srcFilter": [f"+<{sources}>"],
             "flags": ["-std=c99", "-ffp-contract=off"],
             "unflags": ["-std=gnu99", "-std=gnu11", "-std=gnu17", "-std=c11", "-std=c17"],
         },

@@ -8,7 +8,9 @@ import tempfile
 from pathlib import Path
 
 from tinyc import __version__
+from tinyc.codegen.library import library_json
 from tinyc.codegen.output import write_folder
+from tinyc.codegen.render import environment
 from tinyc.llm.checkpoint import load_checkpoint
 from tinyc.llm.codegen import write_c, write_main
 from tinyc.llm.plan import lower
@@ -37,8 +39,29 @@ def compile_checkpoint(model: Path, out_dir: Path, board_id: str = "host", quant
         paths = write_c(plan, tmp, tokenizer)
         paths += write_main(plan, tmp, steps=plan.context, has_tokenizer=tokenizer is not None)
         files = {p.name: p.read_text() for p in paths}
+    files |= build_files(name)
     report = {"generator": f"tinyc {__version__}", "name": name, "source": model.name, "board": board_id,
               "quant": plan.scheme.tag, "files": sorted([*files, "report.json"]), **plan.memory_report()}
     files["report.json"] = json.dumps(report, indent=1) + "\n"
     write_folder(out_dir, files)
     return report
+
+
+HOST_STORY = """
+# The story on this machine: main.c with the hosted port (stdout).
+add_executable({name}_story main.c port_host.c)
+target_link_libraries({name}_story PRIVATE {name} m)
+set_target_properties({name}_story PROPERTIES C_STANDARD 99 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
+if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
+  target_compile_options({name}_story PRIVATE -ffp-contract=off)
+endif()
+"""
+
+
+def build_files(name: str) -> dict[str, str]:
+    """library.json (the decoder `<name>.c` is the PlatformIO library; main.c and the ports are an app that
+    uses it) and CMakeLists.txt (the static library, and the host story program)."""
+    cmake = environment().get_template("CMakeLists.txt.j2").render(name=name, version=__version__)
+    return {"library.json": library_json(name, f"{name}: llama2.c language model compiled to C99 by tinyc "
+                                         "(no heap)", sources=f"{name}.c"),
+            "CMakeLists.txt": cmake + HOST_STORY.format(name=name)}
