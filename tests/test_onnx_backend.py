@@ -36,7 +36,7 @@ OPS = [
     "conv", "convtranspose", "maxpool", "averagepool", "globalaveragepool", "globalmaxpool", "lppool",
     "gemm", "matmul", "einsum", "resize", "upsample",
 ]
-OPS_RECURRENT: list[str] = []
+OPS_RECURRENT: list[str] = ["lstm", "gru"]
 # Cases outside the float inference op set: training-mode variants and the function-expanded graphs (which test
 # the ops they expand into, not the op), integer-only / string / bfloat16 variants.
 EXCLUDE = r"(_expanded|_training|_bfloat16|_string|_int8|_uint8|_int16|_uint16|_int32|_uint32|_int64|_uint64)"

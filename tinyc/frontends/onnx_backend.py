@@ -35,6 +35,7 @@ PARAMETER_INPUTS: dict[str, frozenset[int]] = {
         "Squeeze": (1,), "Unsqueeze": (1,), "ReduceMean": (1,), "ReduceSum": (1,), "ReduceMax": (1,),
         "ReduceMin": (1,), "ReduceL2": (1,), "ReduceL1": (1,), "ReduceProd": (1,), "ReduceSumSquare": (1,),
         "ReduceLogSumExp": (1,), "ReduceLogSum": (1,), "Range": (0, 1, 2), "ConstantOfShape": (0,),
+        "LSTM": (1, 2, 3, 4, 5, 6, 7), "GRU": (1, 2, 3, 4, 5),  # weights, biases, lengths, initial states
     }.items()
 }
 

@@ -15,8 +15,9 @@ element-wise add, sub and mul, exactly the equations of the ONNX operator docume
                               H = (1 - z) * h~ + z * H
 
 Directions forward, reverse and bidirectional, layout 0 and 1, any number of stacked layers (one node each).
-Refused with an error naming the node: sequence_lens or initial states that are not constants, peepholes,
-clip, input_forget and activations other than Sigmoid / Tanh / Relu.
+Peepholes (P) as in the ONNX document. Refused with an error naming the node: sequence_lens shorter than the
+sequence, initial states or weights that are not constants, clip, input_forget and activations other than
+Sigmoid / Tanh / Relu.
 """
 
 from __future__ import annotations
@@ -166,8 +167,9 @@ def _recurrent(c: _Converter, x: _Ctx, gates: int, defaults: list[str],
             raise _unsupported(c, x, "sequence_lens shorter than the sequence")
     h0 = _state(c, x, 5, len(dirs), batch, hidden, "initial_h")
     c0 = _state(c, x, 6, len(dirs), batch, hidden, "initial_c") if gates == 4 else None
-    if gates == 4 and x.input(7):
-        raise _unsupported(c, x, "peepholes (P)")
+    peep = _const_input(c, x, 7, "P (peepholes)") if gates == 4 else None
+    if peep is not None and peep.shape != (len(dirs), 3 * hidden):
+        raise _fail(c, x, f"P has shape {list(peep.shape)}, expected {[len(dirs), 3 * hidden]}")
     bld = _Builder(c, x, (batch, hidden))
     per_step: list[list[str]] = [[""] * steps for _ in dirs]
     last_h: list[Value] = []
@@ -189,7 +191,8 @@ def _recurrent(c: _Converter, x: _Ctx, gates: int, defaults: list[str],
             c._add_node("slice", f"{x.name}_step{d}_{t}", [xw], [xt],
                         {"begin": begin, "size": c.g.tensor(xt).shape})
             xt = bld.reshape(xt, (batch, gates * hidden), "xt2d")
-            h, cs = cell(bld, xt, h, cs, r[d].astype(np.float32), b[d], hidden, acts[d * na:(d + 1) * na])
+            h, cs = cell(bld, xt, h, cs, r[d].astype(np.float32), b[d] if peep is None else peep[d], hidden,
+                         acts[d * na:(d + 1) * na])
             per_step[d][t] = bld.reshape(h, (1, 1, batch, hidden) if layout == 0 else (batch, 1, 1, hidden),
                                          "yt")
         last_h.append(h)
@@ -244,15 +247,21 @@ def cell_input_bias(b: np.ndarray, gates: int, hidden: int, attrs: dict) -> np.n
     return wb + rb
 
 
-def _lstm_cell(bld: _Builder, xt: str, h: Value, cs: Value, r: np.ndarray, b: np.ndarray, hidden: int,
+def _lstm_cell(bld: _Builder, xt: str, h: Value, cs: Value, r: np.ndarray, peep: np.ndarray, hidden: int,
                acts: list[str]) -> tuple[Value, Value]:
+    """`peep` is P of this direction (i, o, f), or its bias (not read: folded into the input products)."""
     g = bld.binary("add", xt, bld.fc(h, r))
     i, o, f, cand = bld.split(g, [hidden] * 4)
+    if peep.shape == (3 * hidden,):  # i += Pi * C, f += Pf * C with the previous C; o += Po * C with the new
+        p_i, p_o, p_f = (peep[k * hidden:(k + 1) * hidden].astype(np.float32) for k in range(3))
+        i = bld.binary("add", i, bld.binary("mul", cs, p_i))
+        f = bld.binary("add", f, bld.binary("mul", cs, p_f))
     f_act, g_act, h_act = acts
-    i, o, f, cand = (bld.activation(f_act, i), bld.activation(f_act, o), bld.activation(f_act, f),
-                     bld.activation(g_act, cand))
+    i, f, cand = bld.activation(f_act, i), bld.activation(f_act, f), bld.activation(g_act, cand)
     cs = bld.binary("add", bld.binary("mul", f, cs), bld.binary("mul", i, cand))
-    return bld.binary("mul", o, bld.activation(h_act, cs)), cs
+    if peep.shape == (3 * hidden,):
+        o = bld.binary("add", o, bld.binary("mul", cs, p_o))
+    return bld.binary("mul", bld.activation(f_act, o), bld.activation(h_act, cs)), cs
 
 
 def _gru_cell(bld: _Builder, xt: str, h: Value, cs: None, r: np.ndarray, b: np.ndarray, hidden: int,
