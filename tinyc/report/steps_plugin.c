@@ -1,0 +1,133 @@
+/* QEMU TCG plugin (API version 1, QEMU 7.x): the instructions of each step of one inference. Inside the
+ * window from the entry of begin= to the entry of end= (the harness's markers), every entry of one of the
+ * marks= addresses (colon-separated hex: the model's kernel functions) writes "<instructions since the
+ * window opened>\n" to out=; the window's close writes "end <instructions>\n". Counting is per
+ * instruction (inline adds), so no assumption about blocks running to their end is made.
+ * tinyc's icount_plugin.c counts whole windows; this one splits a window at its marks. */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef uint64_t qemu_plugin_id_t;
+typedef struct qemu_info_t qemu_info_t;
+struct qemu_plugin_tb;
+struct qemu_plugin_insn;
+enum qemu_plugin_cb_flags { QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_CB_R_REGS, QEMU_PLUGIN_CB_RW_REGS };
+enum qemu_plugin_op { QEMU_PLUGIN_INLINE_ADD_U64 };
+typedef void (*qemu_plugin_vcpu_tb_trans_cb_t)(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
+typedef void (*qemu_plugin_vcpu_udata_cb_t)(unsigned int vcpu_index, void *userdata);
+typedef void (*qemu_plugin_udata_cb_t)(qemu_plugin_id_t id, void *userdata);
+
+void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id, qemu_plugin_vcpu_tb_trans_cb_t cb);
+void qemu_plugin_register_vcpu_insn_exec_inline(struct qemu_plugin_insn *insn, enum qemu_plugin_op op,
+                                                void *ptr, uint64_t imm);
+void qemu_plugin_register_vcpu_insn_exec_cb(struct qemu_plugin_insn *insn, qemu_plugin_vcpu_udata_cb_t cb,
+                                            enum qemu_plugin_cb_flags flags, void *userdata);
+void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t cb, void *userdata);
+size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
+struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb, size_t idx);
+uint64_t qemu_plugin_insn_vaddr(const struct qemu_plugin_insn *insn);
+void qemu_plugin_outs(const char *string);
+
+__attribute__((visibility("default"))) int qemu_plugin_version = 1;
+
+#define MAX_MARKS 4096
+enum { KIND_BEGIN = 1, KIND_END = 2, KIND_MARK = 3 };
+
+static uint64_t executed; /* instructions executed so far, this one not yet counted in its callback */
+static uint64_t begin_addr, end_addr, marks[MAX_MARKS];
+static size_t n_marks;
+static uint64_t window_start;
+static bool in_window;
+static FILE *out;
+
+static void on_entry(unsigned int vcpu_index, void *userdata) {
+    (void)vcpu_index;
+    const uintptr_t kind = (uintptr_t)userdata;
+    if (kind == KIND_BEGIN && !in_window) {
+        in_window = true;
+        window_start = executed;
+    } else if (kind == KIND_END && in_window) {
+        in_window = false;
+        fprintf(out, "end %" PRIu64 "\n", executed - window_start);
+        fflush(out);
+    } else if (kind == KIND_MARK && in_window) {
+        fprintf(out, "%" PRIu64 "\n", executed - window_start);
+    }
+}
+
+static bool is_mark(uint64_t vaddr) {
+    for (size_t i = 0; i < n_marks; i++) {
+        if (marks[i] == vaddr) return true;
+    }
+    return false;
+}
+
+static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
+    (void)id;
+    const size_t n = qemu_plugin_tb_n_insns(tb);
+    for (size_t i = 0; i < n; i++) {
+        struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+        const uint64_t vaddr = qemu_plugin_insn_vaddr(insn);
+        const uintptr_t kind = vaddr == begin_addr ? KIND_BEGIN : vaddr == end_addr ? KIND_END
+                               : is_mark(vaddr) ? KIND_MARK : 0;
+        /* the callback is registered first, so it runs before this instruction's own add */
+        if (kind) qemu_plugin_register_vcpu_insn_exec_cb(insn, on_entry, QEMU_PLUGIN_CB_NO_REGS, (void *)kind);
+        qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &executed, 1);
+    }
+}
+
+static void on_atexit(qemu_plugin_id_t id, void *userdata) {
+    (void)id;
+    (void)userdata;
+    if (out) fclose(out);
+    out = NULL;
+}
+
+static bool parse_marks(const char *text) {
+    while (*text) {
+        char *next;
+        if (n_marks == MAX_MARKS) return false;
+        marks[n_marks++] = strtoull(text, &next, 0);
+        if (next == text || (*next != ':' && *next != '\0')) return false;
+        text = *next == ':' ? next + 1 : next;
+    }
+    return n_marks > 0;
+}
+
+__attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
+                                                               int argc, char **argv) {
+    (void)info;
+    const char *path = NULL;
+    bool marks_ok = false;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strncmp(arg, "begin=", 6) == 0) {
+            begin_addr = strtoull(arg + 6, NULL, 0);
+        } else if (strncmp(arg, "end=", 4) == 0) {
+            end_addr = strtoull(arg + 4, NULL, 0);
+        } else if (strncmp(arg, "out=", 4) == 0) {
+            path = arg + 4;
+        } else if (strncmp(arg, "marks=", 6) == 0) {
+            marks_ok = parse_marks(arg + 6);
+        } else {
+            qemu_plugin_outs("steps: unknown argument\n");
+            return -1;
+        }
+    }
+    if (!path || !begin_addr || !end_addr || begin_addr == end_addr || !marks_ok) {
+        qemu_plugin_outs("steps: needs begin=, end= (distinct, non-zero), marks=a:b:... and out=\n");
+        return -1;
+    }
+    out = fopen(path, "w");
+    if (!out) {
+        qemu_plugin_outs("steps: cannot open the out= file\n");
+        return -1;
+    }
+    qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
+    qemu_plugin_register_atexit_cb(id, on_atexit, NULL);
+    return 0;
+}
