@@ -183,6 +183,9 @@ class _Converter:
             self._node(node, index)
         for v in graph.output:
             self.g.outputs.append(self._output(v.name))
+        from tinyc.frontends.onnx_qdq import lower_quantized
+
+        lower_quantized(self)  # dequantize -> op -> quantize chains onto int8 kernels
         self.g.prune_unused_tensors()
         self.g.verify()
         return self.g
@@ -231,7 +234,7 @@ class _Converter:
         if ir == name:
             return name
         if ir in self.g.inputs or ir in self.g.outputs or name in self.g.tensors:
-            self.g.add_tensor(Tensor(name, self.g.tensor(ir).shape, "float32"))
+            self.g.add_tensor(Tensor(name, self.g.tensor(ir).shape, self.g.tensor(ir).dtype))
             self._add_node("reshape", f"{name}_copy", [ir], [name])
         else:
             self._rename(ir, name)
@@ -338,6 +341,21 @@ class _Converter:
         self.g.add_tensor(Tensor(name, value.shape, "float32", data=value.astype(np.float32)))
         return name
 
+    def typed_const(self, base: str, value: np.ndarray) -> str:
+        """A constant in its own dtype (float64 stored as float32; a scalar as shape (1,))."""
+        value = np.asarray(value)
+        value = value.astype(np.float32) if value.dtype == np.float64 else value
+        value = value.reshape(value.shape or (1,))
+        name = self.fresh(base)
+        self.g.add_tensor(Tensor(name, value.shape, str(value.dtype), data=value))
+        return name
+
+    def operand(self, name: str, base: str, layout: str = "onnx") -> str:
+        """The IR tensor of an input that may be a constant (made a tensor) or an activation (in `layout`)."""
+        if name in self.consts:
+            return self.typed_const(base, self.consts[name])
+        return self.get(name, layout)
+
     def preferred(self, name: str) -> str:
         """The layout an element-wise op should work in: NHWC if the value is already held so."""
         return "nhwc" if "nhwc" in self.vals[name] else "onnx"
@@ -374,13 +392,13 @@ class _Converter:
         held[layout] = out
         return out
 
-    def new_value(self, name: str, shape: tuple[int, ...], layout: str = "onnx") -> str:
-        """Create the IR tensor for ONNX value `name` (ONNX shape `shape`) held in `layout`."""
+    def new_value(self, name: str, shape: tuple[int, ...], layout: str = "onnx", dtype: str = "float32") -> str:
+        """Create the IR tensor for ONNX value `name` (ONNX shape `shape`; a scalar is IR shape (1,)) in `layout`."""
         shape = tuple(int(d) for d in shape)
-        ir_shape = nhwc_shape(shape) if layout == "nhwc" else shape
-        check_shape(ir_shape, "float32", f"{self.path}: value '{shown(name)}'")
+        ir_shape = nhwc_shape(shape) if layout == "nhwc" else (shape or (1,))
+        check_shape(ir_shape, dtype, f"{self.path}: value '{shown(name)}'")
         ir = name if layout == "onnx" and name not in self.g.tensors else self.fresh(f"{name}_{layout}")
-        self.g.add_tensor(Tensor(ir, ir_shape, "float32"))
+        self.g.add_tensor(Tensor(ir, ir_shape, dtype))
         self.shapes[name] = shape
         self.vals[name] = {layout: ir}
         return ir
@@ -627,18 +645,20 @@ def _binary(c: _Converter, x: _Ctx) -> None:
     op = x.op
     if a in c.consts and op in ("Add", "Mul"):
         a, b = b, a
-    if a in c.consts:
-        raise _unsupported(c, x, "a constant minus or over an activation")
+    if a in c.consts or (b in c.consts and c.consts[b].dtype != np.float32):
+        return _generic_binary(c, x)
     if b not in c.consts:
         if op != "Add":
-            raise _unsupported(c, x, "two activations")
+            return _generic_binary(c, x)
         if c.shapes[a] != c.shapes[b]:
-            raise _unsupported(c, x, f"broadcasting activations {list(c.shapes[a])} and {list(c.shapes[b])}")
+            return _generic_binary(c, x)
         layout = c.preferred(a)
         out = c.new_value(x.outputs[0], c.shapes[a], layout)
         c._add_node("add", x.name, [c.get(a, layout), c.get(b, layout)], [out], {"activation": "none"})
         return
     value = np.asarray(c.consts[b]).astype(np.float64)
+    if tuple(np.broadcast_shapes(c.shapes[a], value.shape)) != c.shapes[a]:
+        return _generic_binary(c, x)
     shape = _elementwise_shape(c, x, a, value.shape)
     rank = len(shape)
     if op in ("Add", "Sub"):
@@ -665,7 +685,14 @@ def _binary(c: _Converter, x: _Ctx) -> None:
                                                c.const(f"{x.name}_offset", np.zeros(n_ch))],
                         [out], {"activation": "none"})
             return
-    raise _unsupported(c, x, f"a constant of shape {list(value.shape)} that is not per channel")
+    _generic_binary(c, x)
+
+
+def _generic_binary(c: _Converter, x: _Ctx) -> None:
+    """Two activations, a constant first operand or broadcasting: the IR's broadcasting element-wise op."""
+    from tinyc.frontends.onnx_ops import generic_binary
+
+    generic_binary(c, x)
 
 
 def _unary(c: _Converter, x: _Ctx, activation: str) -> None:
@@ -843,6 +870,9 @@ def _dropout(c: _Converter, x: _Ctx) -> None:
 
 
 def _cast(c: _Converter, x: _Ctx) -> None:
+    if int(x.attrs.get("to", 0)) == TensorProto.INT64 and c.g.tensor(c.get(x.input(0), "onnx")).dtype == "int64":
+        _identity(c, x)  # to the dtype it has: skl2onnx's cast of an int64 label
+        return
     if int(x.attrs.get("to", 0)) != TensorProto.FLOAT:
         raise _unsupported(c, x, f"to {TensorProto.DataType.Name(int(x.attrs.get('to', 0))).lower()}")
     _identity(c, x)
@@ -876,7 +906,8 @@ CONVERTERS: dict[str, Callable[[_Converter, _Ctx], None]] = {
 
 # Converters kept in their own modules (recurrent layers, quantized ONNX, ONNX-ML), keyed like CONVERTERS
 # ("Op" for the default domain, "domain.Op" otherwise); imported on first use because they import this module.
-EXTENSIONS = ("tinyc.frontends.onnx_recurrent", "tinyc.frontends.onnx_qdq", "tinyc.frontends.onnx_ml")
+EXTENSIONS = ("tinyc.frontends.onnx_ops", "tinyc.frontends.onnx_recurrent", "tinyc.frontends.onnx_qdq",
+              "tinyc.frontends.onnx_ml")
 
 
 @functools.cache

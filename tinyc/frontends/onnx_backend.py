@@ -12,6 +12,7 @@ PARAMETER_INPUTS. Float inputs read anywhere else stay graph inputs, i.e. activa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -87,7 +88,11 @@ class TinycRep(BackendRep):
             inputs, strict=True)}
         batches = [fed[name][np.newaxis] for name in graph.inputs]
         outputs, _ = run_model(plan_memory(lower(graph)), batches, self.target)
-        return tuple(out[0] for out in outputs)
+        # the IR holds an ONNX scalar as shape (1,): give each output its ONNX shape (the same values)
+        inferred = onnx.shape_inference.infer_shapes(bound).graph.output
+        shapes = [tuple(d.dim_value for d in v.type.tensor_type.shape.dim) for v in inferred]
+        return tuple(out[0].reshape(shape) if math.prod(shape) == out[0].size else out[0]
+                     for out, shape in zip(outputs, shapes, strict=True))
 
 
 class TinycBackend(Backend):

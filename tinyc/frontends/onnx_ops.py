@@ -1,0 +1,414 @@
+"""ONNX converters for the float op set of real exports (issue 13): padding, data movement, element-wise maths,
+comparisons, reductions and arg-reductions, log-softmax and depth/space rearrangements.
+
+They work on values in ONNX layout (the IR inserts a transpose where a value is held channels-last) and map
+each ONNX op onto one IR op, or a short chain of them, with ONNX's semantics per opset (attributes that
+became inputs: Pad pads, Split split, Slice starts/ends, Reduce axes). What an IR op cannot express exactly is
+an UnsupportedOpError naming the op, its node and the file.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from tinyc.frontends.onnx import _const_input, _Converter, _Ctx, _fail, _unsupported
+
+
+def _input(c: _Converter, x: _Ctx, i: int = 0) -> str:
+    """The ONNX name of input i, which must be an activation."""
+    name = x.input(i)
+    if not name or name in c.consts:
+        raise _unsupported(c, x, f"input {i} must be an activation, not a constant")
+    return name
+
+
+def _dtype(c: _Converter, name: str) -> str:
+    return c.g.tensor(c.get(name, "onnx")).dtype
+
+
+def _emit(c: _Converter, x: _Ctx, op: str, inputs: list[str], shape: tuple[int, ...], attrs: dict | None = None,
+          dtype: str = "float32", out: str | None = None) -> str:
+    """One IR node in ONNX layout producing ONNX value `out` (default: the node's first output)."""
+    ir = c.new_value(out or x.outputs[0], shape, "onnx", dtype)
+    c._add_node(op, x.name, inputs, [ir], attrs or {})
+    return ir
+
+
+def _temp(c: _Converter, x: _Ctx, op: str, inputs: list[str], shape: tuple[int, ...], attrs: dict | None = None,
+          dtype: str = "float32") -> str:
+    """An intermediate IR tensor (no ONNX name) computed by one IR node."""
+    from tinyc.ir import Tensor
+
+    name = c.fresh(f"{x.name}_{op}")
+    c.g.add_tensor(Tensor(name, shape or (1,), dtype))
+    c._add_node(op, x.name, inputs, [name], attrs or {})
+    return name
+
+
+def _axis(c: _Converter, x: _Ctx, axis: int, rank: int) -> int:
+    if not -rank <= axis < max(rank, 1):
+        raise _fail(c, x, f"axis {axis} out of range for rank {rank}")
+    return axis % rank if rank else 0
+
+
+# --- element-wise -----------------------------------------------------------------------------------------
+
+UNARY = {"Sigmoid": "logistic", "Tanh": "tanh", "Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Neg": "neg",
+         "Abs": "abs", "HardSwish": "hard_swish"}
+
+
+def _unary(c: _Converter, x: _Ctx) -> None:
+    src = _input(c, x)
+    if x.op == "LeakyRelu":
+        op, attrs = "leaky_relu", {"alpha": float(x.attrs.get("alpha", 0.01))}
+    elif x.op == "Elu":
+        if float(x.attrs.get("alpha", 1.0)) != 1.0:
+            raise _unsupported(c, x, f"alpha={x.attrs['alpha']}; only alpha=1")
+        op, attrs = "elu", {}
+    else:
+        op, attrs = UNARY[x.op], {}
+    layout = c.preferred(src)
+    out = c.new_value(x.outputs[0], c.shapes[src], layout)
+    c._add_node(op, x.name, [c.get(src, layout)], [out], attrs)
+
+
+BINARY = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Min": "minimum", "Max": "maximum",
+          "Sum": "add", "Mean": "add", "Equal": "equal", "Greater": "greater", "Less": "less",
+          "GreaterOrEqual": "greater_equal", "LessOrEqual": "less_equal"}
+COMPARISONS = ("Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual")
+
+
+def _shape_of(c: _Converter, name: str) -> tuple[int, ...]:
+    return tuple(np.shape(c.consts[name])) if name in c.consts else c.shapes[name]
+
+
+def generic_binary(c: _Converter, x: _Ctx) -> None:
+    """A broadcasting element-wise op of two operands (activations or constants), or a chain over n operands."""
+    names = [n for n in x.inputs if n]
+    if not any(n not in c.consts for n in names):
+        raise _unsupported(c, x, "only constant operands")
+    if x.op in COMPARISONS and any(c.consts[n].dtype != np.float32 for n in names if n in c.consts):
+        raise _unsupported(c, x, "a non-float operand")
+    try:
+        shape = tuple(int(d) for d in np.broadcast_shapes(*(_shape_of(c, n) for n in names)))
+    except ValueError:
+        raise _fail(c, x, f"operand shapes {[list(_shape_of(c, n)) for n in names]} do not broadcast") from None
+    op = BINARY[x.op]
+    if len(names) == 1:  # Sum / Mean / Min / Max of one activation
+        c.alias(x.outputs[0], names[0])
+        return
+    acc = c.operand(names[0], f"{x.name}_a")
+    acc_shape = _shape_of(c, names[0])
+    for k, n in enumerate(names[1:], 1):
+        last = k == len(names) - 1 and x.op != "Mean"
+        acc_shape = tuple(int(d) for d in np.broadcast_shapes(acc_shape, _shape_of(c, n)))
+        args = [acc, c.operand(n, f"{x.name}_b")]
+        dtype = "bool" if x.op in COMPARISONS else "float32"
+        acc = (_emit(c, x, op, args, shape, dtype=dtype) if last else _temp(c, x, op, args, acc_shape, dtype=dtype))
+    if x.op == "Mean":  # ONNX divides the sum by the count (not a multiply by its reciprocal)
+        _emit(c, x, "div", [acc, c.typed_const(f"{x.name}_count", np.float32([len(names)]))], shape)
+
+
+def _where(c: _Converter, x: _Ctx) -> None:
+    cond, a, b = x.input(0), x.input(1), x.input(2)
+    if a in c.consts and b in c.consts:
+        raise _unsupported(c, x, "constant branches")
+    if any(n in c.consts and c.consts[n].dtype != np.float32 for n in (a, b)):
+        raise _unsupported(c, x, "non-float branches")
+    shape = tuple(int(d) for d in np.broadcast_shapes(*(_shape_of(c, n) for n in (cond, a, b))))
+    args = [c.operand(cond, f"{x.name}_cond"), c.operand(a, f"{x.name}_x"), c.operand(b, f"{x.name}_y")]
+    _emit(c, x, "select_v2", args, shape)
+
+
+def _reciprocal(c: _Converter, x: _Ctx) -> None:
+    src = _input(c, x)
+    one = c.typed_const(f"{x.name}_one", np.float32([1.0]))
+    _emit(c, x, "div", [one, c.get(src, "onnx")], c.shapes[src])
+
+
+def _prelu(c: _Converter, x: _Ctx) -> None:
+    src = _input(c, x)
+    slope = _const_input(c, x, 1, "slope")
+    shape = c.shapes[src]
+    try:
+        full = np.broadcast_shapes(shape, slope.shape)
+    except ValueError:
+        raise _fail(c, x, f"slope {list(slope.shape)} does not broadcast to {list(shape)}") from None
+    if tuple(full) != shape:
+        raise _fail(c, x, f"slope {list(slope.shape)} broadcasts the input {list(shape)}")
+    alpha = np.asarray(slope, np.float32).reshape((1,) * (len(shape) - slope.ndim) + slope.shape)
+    _emit(c, x, "prelu", [c.get(src, "onnx"), c.typed_const(f"{x.name}_slope", alpha)], shape)
+
+
+# --- data movement ----------------------------------------------------------------------------------------
+
+def _pad(c: _Converter, x: _Ctx) -> None:
+    src = _input(c, x)
+    shape = c.shapes[src]
+    rank = len(shape)
+    mode = x.attrs.get("mode", "constant")
+    if c.opset < 11:
+        pads, value = [int(p) for p in x.attrs.get("pads", x.attrs.get("paddings", []))], float(x.attrs.get("value", 0))
+        axes = list(range(rank))
+    else:
+        p = _const_input(c, x, 1, "pads")
+        v = _const_input(c, x, 2, "constant_value")
+        a = _const_input(c, x, 3, "axes")
+        if p is None:
+            raise _fail(c, x, "no pads")
+        pads, value = [int(q) for q in p.reshape(-1)], float(v.reshape(-1)[0]) if v is not None and v.size else 0.0
+        axes = list(range(rank)) if a is None else [_axis(c, x, int(q), rank) for q in a.reshape(-1)]
+    if len(pads) != 2 * len(axes):
+        raise _fail(c, x, f"pads {pads} should have {2 * len(axes)} values")
+    pairs = [(0, 0)] * rank
+    for k, ax in enumerate(axes):
+        pairs[ax] = (pads[k], pads[k + len(axes)])
+    if any(a < 0 or b < 0 for a, b in pairs):
+        raise _unsupported(c, x, "negative pads (cropping)")
+    out_shape = tuple(d + a + b for d, (a, b) in zip(shape, pairs, strict=True))
+    if mode == "constant":
+        op, attrs = "pad", {"pads": tuple(pairs), "value": value}
+    elif mode == "reflect":
+        if any(a >= d or b >= d for d, (a, b) in zip(shape, pairs, strict=True)):
+            raise _unsupported(c, x, f"reflect pads {pairs} as wide as the input {list(shape)}")
+        op, attrs = "mirror_pad", {"pads": tuple(pairs), "mode": "reflect"}
+    else:
+        raise _unsupported(c, x, f"mode '{mode}'; only constant and reflect")
+    layout = "onnx"
+    if rank == 4 and "nhwc" in c.vals[src]:  # pad channels-last (MobileNet exports pad before a conv)
+        layout = "nhwc"
+        perm = (0, 2, 3, 1)
+        attrs["pads"] = tuple(pairs[p] for p in perm)
+    out = c.new_value(x.outputs[0], out_shape, layout)
+    c._add_node(op, x.name, [c.get(src, layout)], [out], attrs)
+
+
+def _concat(c: _Converter, x: _Ctx) -> None:
+    names = [n for n in x.inputs if n]
+    if all(n in c.consts for n in names):
+        raise _unsupported(c, x, "only constant inputs")
+    first = _shape_of(c, next(n for n in names if n not in c.consts))
+    axis = _axis(c, x, int(x.attrs.get("axis", 1 if c.opset < 4 else 0)), len(first))
+    shapes = [_shape_of(c, n) for n in names]
+    names = [n for n, s in zip(names, shapes, strict=True) if math.prod(s)]  # ONNX allows empty inputs
+    out = list(first)
+    out[axis] = sum(s[axis] for s in shapes)
+    inputs = [c.operand(n, f"{x.name}_const") for n in names]
+    if len(inputs) == 1:
+        c.alias(x.outputs[0], names[0])
+        return
+    _emit(c, x, "concatenation", inputs, tuple(out), {"axis": axis, "activation": "none"})
+
+
+def _split(c: _Converter, x: _Ctx) -> None:
+    src = _input(c, x)
+    shape = c.shapes[src]
+    axis = _axis(c, x, int(x.attrs.get("axis", 0)), len(shape))
+    n = len(x.outputs)
+    if c.opset < 13:
+        sizes = [int(s) for s in x.attrs.get("split", [])]
+    else:
+        s = _const_input(c, x, 1, "split")
+        sizes = [] if s is None else [int(v) for v in s.reshape(-1)]
+    if not sizes:
+        parts = int(x.attrs.get("num_outputs", n))
+        step = -(-shape[axis] // parts)
+        sizes = [min(step, shape[axis] - k * step) for k in range(parts)]
+    if len(sizes) != n or sum(sizes) != shape[axis] or min(sizes) <= 0:
+        raise _unsupported(c, x, f"split sizes {sizes} of axis {axis} (length {shape[axis]}) into {n} outputs")
+    outs = []
+    for out, size in zip(x.outputs, sizes, strict=True):
+        s = list(shape)
+        s[axis] = size
+        outs.append(c.new_value(out, tuple(s)))
+    c._add_node("split_v", x.name, [c.get(src, "onnx")], outs, {"axis": axis, "size_splits": tuple(sizes)})
+
+
+def _slice(c: _Converter, x: _Ctx) -> None:
+    src = _input(c, x)
+    shape = c.shapes[src]
+    rank = len(shape)
+    if c.opset < 10:
+        starts, ends = x.attrs["starts"], x.attrs["ends"]
+        axes, steps = x.attrs.get("axes", range(len(starts))), [1] * len(starts)
+    else:
+        starts, ends = _const_input(c, x, 1, "starts"), _const_input(c, x, 2, "ends")
+        a, st = _const_input(c, x, 3, "axes"), _const_input(c, x, 4, "steps")
+        starts, ends = starts.reshape(-1).tolist(), ends.reshape(-1).tolist()
+        axes = range(len(starts)) if a is None else a.reshape(-1).tolist()
+        steps = [1] * len(starts) if st is None else st.reshape(-1).tolist()
+    begin, end, strides, out = [0] * rank, list(shape), [1] * rank, list(shape)
+    end_mask = 0
+    for s, e, ax, step in zip(starts, ends, axes, steps, strict=True):
+        ax = _axis(c, x, int(ax), rank)
+        if int(step) == 0:
+            raise _fail(c, x, "a step is 0")
+        # ONNX clamps like Python slicing; slice.indices gives the same start / stop / step
+        lo, hi, stride = slice(int(max(min(s, 2**62), -2**62)), int(max(min(e, 2**62), -2**62)),
+                               int(step)).indices(shape[ax])
+        count = len(range(lo, hi, stride))
+        if count == 0:
+            raise _unsupported(c, x, "an empty slice")
+        begin[ax], strides[ax], out[ax] = lo, stride, count
+        end[ax] = lo + count * stride
+        if end[ax] < 0:
+            end_mask |= 1 << ax
+    _emit(c, x, "strided_slice", [c.get(src, "onnx")], tuple(out),
+          {"begin": tuple(begin), "end": tuple(end), "strides": tuple(strides), "end_mask": end_mask})
+
+
+def _gather(c: _Converter, x: _Ctx) -> None:
+    src = _input(c, x)
+    idx = _const_input(c, x, 1, "indices")
+    shape = c.shapes[src]
+    axis = _axis(c, x, int(x.attrs.get("axis", 0)), len(shape))
+    if idx is None or idx.dtype.kind not in "iu":
+        raise _fail(c, x, "indices must be integers")
+    if np.any(idx < -shape[axis]) or np.any(idx >= shape[axis]):
+        raise _fail(c, x, f"an index is outside -{shape[axis]}..{shape[axis] - 1}")
+    idx = np.where(idx < 0, idx + shape[axis], idx).astype(np.int64)
+    out = shape[:axis] + idx.shape + shape[axis + 1:]
+    _emit(c, x, "gather", [c.get(src, "onnx"), c.typed_const(f"{x.name}_indices", idx)], out, {"axis": axis})
+
+
+def _tile(c: _Converter, x: _Ctx) -> None:
+    src = _input(c, x)
+    reps = _const_input(c, x, 1, "repeats")
+    shape = c.shapes[src]
+    m = tuple(int(r) for r in reps.reshape(-1))
+    if len(m) != len(shape) or min(m, default=1) <= 0:
+        raise _unsupported(c, x, f"repeats {list(m)} of a {len(shape)}-D input")
+    _emit(c, x, "tile", [c.get(src, "onnx")], tuple(d * r for d, r in zip(shape, m, strict=True)),
+          {"multiples": m})
+
+
+def _expand(c: _Converter, x: _Ctx) -> None:
+    src = _input(c, x)
+    target = _const_input(c, x, 1, "shape")
+    shape = c.shapes[src]
+    try:
+        out = tuple(int(d) for d in np.broadcast_shapes(shape, tuple(int(d) for d in target.reshape(-1))))
+    except ValueError:
+        raise _fail(c, x, f"cannot expand {list(shape)} to {target.tolist()}") from None
+    if out == shape:
+        c.alias(x.outputs[0], src)
+        return
+    ir = c.get(src, "onnx")
+    if len(out) > len(shape):
+        ir = _temp(c, x, "reshape", [ir], (1,) * (len(out) - len(shape)) + shape)
+    _emit(c, x, "broadcast_to", [ir], out)
+
+
+def _depth_space(c: _Converter, x: _Ctx) -> None:
+    src = _input(c, x)
+    n, ch, h, w = c.shapes[src] if len(c.shapes[src]) == 4 else (0,) * 4
+    if not n:
+        raise _unsupported(c, x, "a non-4-D input")
+    b = int(x.attrs["blocksize"])
+    if x.attrs.get("mode", "DCR") != "DCR":  # TFLite's channel order is ONNX's DCR
+        raise _unsupported(c, x, f"mode {x.attrs['mode']}")
+    if x.op == "DepthToSpace":
+        if ch % (b * b):
+            raise _fail(c, x, f"{ch} channels do not divide by blocksize {b} squared")
+        shape, op = (n, ch // (b * b), h * b, w * b), "depth_to_space"
+    else:
+        if h % b or w % b:
+            raise _fail(c, x, f"{h}x{w} does not divide by blocksize {b}")
+        shape, op = (n, ch * b * b, h // b, w // b), "space_to_depth"
+    out = c.new_value(x.outputs[0], shape, "nhwc")
+    c._add_node(op, x.name, [c.get(src, "nhwc")], [out], {"block_size": b})
+
+
+# --- reductions -------------------------------------------------------------------------------------------
+
+REDUCE = {"ReduceMean": "mean", "ReduceSum": "sum", "ReduceMax": "reduce_max", "ReduceMin": "reduce_min",
+          "ReduceL2": "sum", "ReduceSumSquare": "sum"}
+
+
+def _reduce(c: _Converter, x: _Ctx) -> None:
+    src = _input(c, x)
+    shape = c.shapes[src]
+    rank = len(shape)
+    as_input = c.opset >= 18 or (x.op == "ReduceSum" and c.opset >= 13)
+    if as_input:
+        a = _const_input(c, x, 1, "axes")
+        axes = None if a is None or not a.size else [int(v) for v in a.reshape(-1)]
+    else:
+        axes = [int(v) for v in x.attrs["axes"]] if "axes" in x.attrs else None
+    if axes is None:
+        if as_input and x.attrs.get("noop_with_empty_axes", 0):
+            if x.op in ("ReduceL2", "ReduceSumSquare"):
+                raise _unsupported(c, x, "noop_with_empty_axes with a squaring reduction")
+            c.alias(x.outputs[0], src)
+            return
+        axes = list(range(rank))
+    axes = sorted({_axis(c, x, a, rank) for a in axes})
+    keep = bool(x.attrs.get("keepdims", 1))
+    out = tuple(1 if i in axes else d for i, d in enumerate(shape) if keep or i not in axes)
+    ir = c.get(src, "onnx")
+    if x.op in ("ReduceL2", "ReduceSumSquare"):
+        ir = _temp(c, x, "square", [ir], shape)
+    attrs = {"axes": tuple(axes), "keep_dims": keep}
+    if x.op == "ReduceL2":
+        _emit(c, x, "sqrt", [_temp(c, x, "sum", [ir], out, attrs)], out)
+    else:
+        _emit(c, x, REDUCE[x.op], [ir], out, attrs)
+
+
+def _arg(c: _Converter, x: _Ctx) -> None:
+    src = _input(c, x)
+    shape = c.shapes[src]
+    if x.attrs.get("select_last_index", 0):
+        raise _unsupported(c, x, "select_last_index=1")
+    axis = _axis(c, x, int(x.attrs.get("axis", 0)), len(shape))
+    op = "arg_max" if x.op == "ArgMax" else "arg_min"
+    dropped = shape[:axis] + shape[axis + 1:]
+    if not x.attrs.get("keepdims", 1):
+        _emit(c, x, op, [c.get(src, "onnx")], dropped, {"axis": axis}, dtype="int64")
+        return
+    flat = _temp(c, x, op, [c.get(src, "onnx")], dropped, {"axis": axis}, dtype="int64")
+    _emit(c, x, "reshape", [flat], shape[:axis] + (1,) + shape[axis + 1:], dtype="int64")
+
+
+def _log_softmax(c: _Converter, x: _Ctx) -> None:
+    src = _input(c, x)
+    shape = c.shapes[src]
+    rank = len(shape)
+    axis = _axis(c, x, int(x.attrs.get("axis", 1 if c.opset < 13 else -1)), rank)
+    if c.opset < 13:  # over the input flattened to [prod(shape[:axis]), prod(shape[axis:])]
+        flat = _temp(c, x, "reshape", [c.get(src, "onnx")], (math.prod(shape[:axis]), math.prod(shape[axis:])))
+        _emit(c, x, "reshape", [_temp(c, x, "log_softmax", [flat], c.g.tensor(flat).shape)], shape)
+        return
+    if axis == rank - 1:
+        _emit(c, x, "log_softmax", [c.get(src, "onnx")], shape)
+        return
+    perm = tuple(i for i in range(rank) if i != axis) + (axis,)
+    moved = tuple(shape[p] for p in perm)
+    t = _temp(c, x, "transpose", [c.get(src, "onnx")], moved, {"perm": perm})
+    t = _temp(c, x, "log_softmax", [t], moved)
+    _emit(c, x, "transpose", [t], shape, {"perm": tuple(int(i) for i in np.argsort(perm))})
+
+
+CONVERTERS: dict[str, Callable[[_Converter, _Ctx], None]] = {
+    **{op: _unary for op in (*UNARY, "LeakyRelu", "Elu")},
+    **{op: generic_binary for op in ("Min", "Max", "Sum", "Mean", *COMPARISONS)},
+    "Where": _where,
+    "Reciprocal": _reciprocal,
+    "PRelu": _prelu,
+    "Pad": _pad,
+    "Concat": _concat,
+    "Split": _split,
+    "Slice": _slice,
+    "Gather": _gather,
+    "Tile": _tile,
+    "Expand": _expand,
+    "DepthToSpace": _depth_space,
+    "SpaceToDepth": _depth_space,
+    **{op: _reduce for op in REDUCE},
+    "ArgMax": _arg,
+    "ArgMin": _arg,
+    "LogSoftmax": _log_softmax,
+}
