@@ -45,7 +45,7 @@ N_INPUTS = 3
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("platformio") is None or importlib.util.find_spec("SCons") is None,
-    reason="PlatformIO or SCons is not installed (pip install -e '.[dev]')",
+    reason="PlatformIO or SCons is not installed (pip install 'tinyc[platformio]')",
 )
 
 

@@ -81,7 +81,7 @@ def setup_core(core: Path | None = None) -> Path:
     """Create (or refresh) tinyc's PlatformIO core folder with its offline tool-scons shim; return it."""
     spec = importlib.util.find_spec("SCons")
     if spec is None or not spec.submodule_search_locations:
-        raise ToolchainError("SCons is not installed: pip install scons (or pip install -e '.[dev]')")
+        raise ToolchainError("SCons is not installed: pip install 'tinyc[platformio]'")
     scons_dir = Path(next(iter(spec.submodule_search_locations)))
     core = Path(core or core_dir()).resolve()
     package = core / "packages" / "tool-scons"
@@ -108,8 +108,7 @@ def setup_core(core: Path | None = None) -> Path:
 def pio_command() -> list[str]:
     """How to start PlatformIO: this Python's ``platformio`` module."""
     if importlib.util.find_spec("platformio") is None:
-        raise ToolchainError("PlatformIO is not installed: pip install 'platformio==6.2.*' scons "
-                             "(or pip install -e '.[dev]')")
+        raise ToolchainError("PlatformIO is not installed: pip install 'tinyc[platformio]'")
     return [sys.executable, "-m", "platformio"]
 
 
