@@ -107,3 +107,15 @@ def test_validate_on_port_equals_emulated_target(kws_board, models_dir: Path, tm
                                       str(models_dir / "zoo/tflm_hello_world_float.tflite"), "--data",
                                       str(tmp_path / "one.npy"), "--target", BOARD, "--port", pty])
     assert other.exit_code == 2 and "the board runs another model" in other.output
+
+
+def test_firmware_sources_carry_the_id_the_host_checks(kws_board, models_dir: Path, tmp_path: Path) -> None:
+    """`validate --firmware DIR` (a real board's sources) holds the library the emulated firmware was built from."""
+    _, _, model_id = kws_board
+    r = CliRunner().invoke(main, ["validate", str(models_dir / KWS), "--target", BOARD, "--firmware",
+                                  str(tmp_path / "fw")])
+    assert r.exit_code == 0, r.output
+    header = (tmp_path / "fw" / "serial_model_id.h").read_text()
+    assert ", ".join(f"0x{b:02x}u" for b in model_id) in header
+    assert sp.library_id(tmp_path / "fw" / "lib") == model_id
+    assert {"serial_main.c", "serial_port.h", "model_glue.h"} <= {p.name for p in (tmp_path / "fw").iterdir()}

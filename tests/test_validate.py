@@ -31,7 +31,7 @@ KWS, KWS_FLOAT = "mlperf_tiny/kws/kws_ref_model.tflite", "mlperf_tiny/kws/kws_re
 def validate(*args: str) -> dict:
     r = CliRunner().invoke(main, ["validate", *map(str, args), "--json"])
     assert r.exit_code == 0, r.output
-    return json.loads(r.output)
+    return json.loads(r.stdout)
 
 
 def independent(int8_model: Path, float_outputs: np.ndarray, x: np.ndarray) -> dict:
@@ -136,3 +136,13 @@ def test_refusals(models_dir: Path, kws_data: dict, tmp_path: Path) -> None:
     for args, message in cases:
         r = CliRunner().invoke(main, ["validate", str(models_dir / KWS), *map(str, args)])
         assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, r.output
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
+def test_html_report_has_the_validation_section(mnist: dict, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    report = validate(mnist["model"], "--original", mnist["original"], "--data", mnist["x"], "--labels", mnist["y"],
+                      "--target", BOARD, "--html", out)
+    page = out.read_text()
+    section = page[page.index('<section class="extra" id="validation-against-the-float-original">'):]
+    assert f"{report['outputs'][0]['rmse']:.4g}" in section and "100.00%" in section and "onnxruntime" in section

@@ -115,3 +115,24 @@ def render_table(report: dict) -> str:
         a = report["accuracy"]
         lines.append(f"accuracy: deployed {a['deployed']:.2%}, original {a['original']:.2%}")
     return "\n".join(lines)
+
+
+def write_firmware(model: Path, board_id: str, out_dir: Path) -> list[str]:
+    """The validation firmware's sources for a real board, in ``out_dir`` (an earlier tinyc output there is
+    replaced): the model library in lib/, model_glue.h, serial_model_id.h, serial_main.c, serial_port.h and
+    serial_port_cmsdk.c (the QEMU port, a template for the board's own), report.json. Returns the file names."""
+    from tinyc.boards import board_ids, load_board
+    from tinyc.codegen.output import write_folder
+    from tinyc.pipeline import build_plan
+    from tinyc.validate.firmware import FIRMWARE, write_library
+
+    if board_id not in board_ids():
+        raise InputError(f"--firmware needs --target BOARD (one of: {', '.join(board_ids())}), not '{board_id}'")
+    plan = build_plan(model)
+    with tempfile.TemporaryDirectory(prefix="tinyc-") as tmp:
+        write_library(plan, load_board(board_id), Path(tmp))
+        files = {str(p.relative_to(tmp)): p.read_text() for p in sorted(Path(tmp).rglob("*")) if p.is_file()}
+    files |= {p.name: p.read_text() for p in sorted(FIRMWARE.iterdir()) if p.suffix in (".c", ".h")}
+    files["report.json"] = files["lib/report.json"]  # marks the folder as tinyc's output (replaceable)
+    write_folder(Path(out_dir), files)
+    return sorted(files)
