@@ -214,7 +214,10 @@ def _roots(c: _Converter, x: _Ctx, trees: list[int], code: list[int], t_child: l
                 raise _fail(c, x, f"tree {t} has more than one root")
             roots[t] = g
     seen = [0] * len(code)
-    for t in dict.fromkeys(trees):
+    members: dict[int, list[int]] = {}
+    for g, t in enumerate(trees):
+        members.setdefault(t, []).append(g)
+    for t in members:
         if t not in roots:
             raise _fail(c, x, f"tree {t} has no root (a cycle)")
         stack = [roots[t]]
@@ -225,9 +228,9 @@ def _roots(c: _Converter, x: _Ctx, trees: list[int], code: list[int], t_child: l
                 raise _fail(c, x, f"tree {t} reaches a node twice (not a tree)")
             if code[g]:
                 stack += [t_child[g], f_child[g]]
-    if min(seen) == 0:
-        raise _fail(c, x, "nodes that no root reaches")
-    return [roots[t] for t in dict.fromkeys(trees)]
+        if not all(seen[g] for g in members[t]):
+            raise _fail(c, x, f"tree {t} has nodes its root does not reach (a cycle)")
+    return [roots[t] for t in members]
 
 
 def _scaler(c: _Converter, x: _Ctx) -> None:
@@ -250,7 +253,11 @@ def _normalizer(c: _Converter, x: _Ctx) -> None:
 
 
 def _zipmap(c: _Converter, x: _Ctx) -> None:
-    c.alias(x.outputs[0], _activation_input(c, x))
+    src = _activation_input(c, x)
+    labels = len(x.attrs.get("classlabels_int64s", x.attrs.get("classlabels_strings", [])))
+    if len(c.shapes[src]) != 2 or c.shapes[src][1] != labels:
+        raise _fail(c, x, f"{labels} class labels for scores of shape {list(c.shapes[src])}")
+    c.alias(x.outputs[0], src)
 
 
 CONVERTERS: dict[str, Callable[[_Converter, _Ctx], None]] = {
