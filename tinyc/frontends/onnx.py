@@ -906,8 +906,8 @@ CONVERTERS: dict[str, Callable[[_Converter, _Ctx], None]] = {
 
 # Converters kept in their own modules (recurrent layers, quantized ONNX, ONNX-ML), keyed like CONVERTERS
 # ("Op" for the default domain, "domain.Op" otherwise); imported on first use because they import this module.
-EXTENSIONS = ("tinyc.frontends.onnx_ops", "tinyc.frontends.onnx_recurrent", "tinyc.frontends.onnx_qdq",
-              "tinyc.frontends.onnx_ml")
+EXTENSIONS = ("tinyc.frontends.onnx_ops", "tinyc.frontends.onnx_resize", "tinyc.frontends.onnx_recurrent",
+              "tinyc.frontends.onnx_qdq", "tinyc.frontends.onnx_ml")
 
 
 @functools.cache

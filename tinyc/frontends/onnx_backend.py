@@ -5,9 +5,9 @@ inputs an MCU model holds constant (below) as initializers, converts the model w
 runs it. Anything tinyc cannot compile raises its TinycError (an UnsupportedOpError naming the op, node and
 model), never a guessed answer.
 
-Bound as constants: every non-float32 graph input (indices, shapes, axes, conditions, ...) and every float input
-read at a parameter position of its consumer (weights, biases, pads, scales, clip bounds, ...), per
-PARAMETER_INPUTS. Float inputs read anywhere else stay graph inputs, i.e. activations the model computes on.
+Bound as constants: every graph input read at a parameter position of its consumer (weights, biases, indices,
+shapes, axes, pads, scales, clip bounds, conditions, ...), per PARAMETER_INPUTS. Inputs read anywhere else stay
+graph inputs, i.e. activations the model computes on (tinyc's ONNX frontend reads float32 ones).
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ PARAMETER_INPUTS: dict[str, frozenset[int]] = {
         "Squeeze": (1,), "Unsqueeze": (1,), "ReduceMean": (1,), "ReduceSum": (1,), "ReduceMax": (1,),
         "ReduceMin": (1,), "ReduceL2": (1,), "ReduceL1": (1,), "ReduceProd": (1,), "ReduceSumSquare": (1,),
         "ReduceLogSumExp": (1,), "ReduceLogSum": (1,), "Range": (0, 1, 2), "ConstantOfShape": (0,),
+        "Gather": (1,), "GatherElements": (1,), "GatherND": (1,), "Where": (0,), "Compress": (1,),
+        "OneHot": (0, 1, 2), "Trilu": (1,), "CumSum": (1,),
         "LSTM": (1, 2, 3, 4, 5, 6, 7), "GRU": (1, 2, 3, 4, 5),  # weights, biases, lengths, initial states
     }.items()
 }
@@ -55,7 +57,7 @@ def bind_constants(model: onnx.ModelProto, inputs: Sequence[np.ndarray]) -> onnx
     keep = []
     for v, x in zip(feeds, inputs, strict=True):
         x = np.asarray(x)
-        if x.dtype != np.float32 or v.name in params:
+        if v.name in params:
             bound.graph.initializer.append(numpy_helper.from_array(x, v.name))
         else:
             keep.append(v.name)
