@@ -717,7 +717,10 @@ def _clip(c: _Converter, x: _Ctx) -> None:
         c.alias(x.outputs[0], _activation_input(c, x))
         return
     if (lo, hi) not in CLIP_ACTIVATIONS:
-        raise _unsupported(c, x, f"min={lo}, max={hi}; only ReLU, ReLU6 and [-1, 1] clamps are supported")
+        from tinyc.frontends.onnx_ops import clamp
+
+        clamp(c, x, lo, hi)
+        return
     _unary(c, x, CLIP_ACTIVATIONS[(lo, hi)])
 
 
@@ -758,8 +761,18 @@ def _softmax(c: _Converter, x: _Ctx) -> None:
         layout = "nhwc"
     elif axis == rank - 1:
         layout = "onnx"
-    else:
-        raise _unsupported(c, x, f"axis {axis} of a {rank}-D input; only the last or the channel axis")
+    else:  # any other axis: moved last by a transpose, and back
+        perm = tuple(i for i in range(rank) if i != axis) + (axis,)
+        moved = tuple(shape[p] for p in perm)
+        t = c.fresh(f"{x.name}_moved")
+        c.g.add_tensor(Tensor(t, moved, "float32"))
+        c._add_node("transpose", f"{x.name}_move", [c.get(src, "onnx")], [t], {"perm": perm})
+        soft = c.fresh(f"{x.name}_soft")
+        c.g.add_tensor(Tensor(soft, moved, "float32"))
+        c._add_node("softmax", x.name, [t], [soft], {"beta": 1.0})
+        out = c.new_value(x.outputs[0], shape)
+        c._add_node("transpose", f"{x.name}_back", [soft], [out], {"perm": tuple(int(i) for i in np.argsort(perm))})
+        return
     out = c.new_value(x.outputs[0], shape, layout)
     c._add_node("softmax", x.name, [c.get(src, layout)], [out], {"beta": 1.0})
 
@@ -906,8 +919,8 @@ CONVERTERS: dict[str, Callable[[_Converter, _Ctx], None]] = {
 
 # Converters kept in their own modules (recurrent layers, quantized ONNX, ONNX-ML), keyed like CONVERTERS
 # ("Op" for the default domain, "domain.Op" otherwise); imported on first use because they import this module.
-EXTENSIONS = ("tinyc.frontends.onnx_ops", "tinyc.frontends.onnx_resize", "tinyc.frontends.onnx_recurrent",
-              "tinyc.frontends.onnx_qdq", "tinyc.frontends.onnx_ml")
+EXTENSIONS = ("tinyc.frontends.onnx_ops", "tinyc.frontends.onnx_resize", "tinyc.frontends.onnx_norm",
+              "tinyc.frontends.onnx_recurrent", "tinyc.frontends.onnx_qdq", "tinyc.frontends.onnx_ml")
 
 
 @functools.cache

@@ -64,15 +64,57 @@ def _unary(c: _Converter, x: _Ctx) -> None:
     src = _input(c, x)
     if x.op == "LeakyRelu":
         op, attrs = "leaky_relu", {"alpha": float(x.attrs.get("alpha", 0.01))}
+    elif x.op == "Elu" and float(x.attrs.get("alpha", 1.0)) != 1.0:
+        _scaled_elu(c, x, src, float(x.attrs["alpha"]), 1.0)
+        return
     elif x.op == "Elu":
-        if float(x.attrs.get("alpha", 1.0)) != 1.0:
-            raise _unsupported(c, x, f"alpha={x.attrs['alpha']}; only alpha=1")
         op, attrs = "elu", {}
     else:
         op, attrs = UNARY[x.op], {}
     layout = c.preferred(src)
     out = c.new_value(x.outputs[0], c.shapes[src], layout)
     c._add_node(op, x.name, [c.get(src, layout)], [out], attrs)
+
+
+def _const(c: _Converter, x: _Ctx, value: float) -> str:
+    return c.typed_const(f"{x.name}_k", np.float32([value]))
+
+
+def _scaled_elu(c: _Converter, x: _Ctx, src: str, alpha: float, gamma: float) -> None:
+    """Elu with alpha (and Selu's gamma): gamma * (x > 0 ? x : alpha * (exp(x) - 1))."""
+    shape = c.shapes[src]
+    ir = c.get(src, "onnx")
+    neg = _temp(c, x, "mul", [_temp(c, x, "elu", [ir], shape), _const(c, x, alpha)], shape)
+    positive = _temp(c, x, "greater", [ir, _const(c, x, 0.0)], shape, dtype="bool")
+    if gamma == 1.0:
+        _emit(c, x, "select_v2", [positive, ir, neg], shape)
+        return
+    _emit(c, x, "mul", [_temp(c, x, "select_v2", [positive, ir, neg], shape), _const(c, x, gamma)], shape)
+
+
+def _selu(c: _Converter, x: _Ctx) -> None:
+    _scaled_elu(c, x, _input(c, x), float(x.attrs.get("alpha", 1.67326319217681884765625)),
+                float(x.attrs.get("gamma", 1.05070102214813232421875)))
+
+
+def _hard_sigmoid(c: _Converter, x: _Ctx) -> None:
+    """max(0, min(1, alpha * x + beta)), in ONNX's order of operations."""
+    src = _input(c, x)
+    shape = c.shapes[src]
+    t = _temp(c, x, "mul", [c.get(src, "onnx"), _const(c, x, float(x.attrs.get("alpha", 0.2)))], shape)
+    t = _temp(c, x, "add", [t, _const(c, x, float(x.attrs.get("beta", 0.5)))], shape)
+    _emit(c, x, "maximum", [_temp(c, x, "minimum", [t, _const(c, x, 1.0)], shape), _const(c, x, 0.0)], shape)
+
+
+def clamp(c: _Converter, x: _Ctx, lo: float, hi: float) -> None:
+    """Clip to [lo, hi] as ONNX (max with lo, then min with hi) for bounds no fused activation has."""
+    src = _input(c, x)
+    shape = c.shapes[src]
+    ir = c.get(src, "onnx")
+    if lo != -math.inf:
+        ir = (_temp if hi != math.inf else _emit)(c, x, "maximum", [ir, _const(c, x, lo)], shape)
+    if hi != math.inf:
+        _emit(c, x, "minimum", [ir, _const(c, x, hi)], shape)
 
 
 BINARY = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Min": "minimum", "Max": "maximum",
@@ -396,6 +438,8 @@ CONVERTERS: dict[str, Callable[[_Converter, _Ctx], None]] = {
     **{op: _unary for op in (*UNARY, "LeakyRelu", "Elu")},
     **{op: generic_binary for op in ("Min", "Max", "Sum", "Mean", *COMPARISONS)},
     "Where": _where,
+    "Selu": _selu,
+    "HardSigmoid": _hard_sigmoid,
     "Reciprocal": _reciprocal,
     "PRelu": _prelu,
     "Pad": _pad,
