@@ -245,7 +245,8 @@ def test_repo_firmware_runs_on_every_emulated_board(board, core, firmware_copy) 
     log = build_firmware(copy, f"{board.id}-qemu", target="upload", core=core, timeout=300)
     outputs, times = parse_outputs(log, expected.shape[1])
     np.testing.assert_array_equal(outputs, expected)
-    assert times == ["TIME 0 n/a"] and "DONE 1" in log
+    # the platform's QEMU run fills in the instructions of the inference (the firmware has no timer there)
+    assert len(times) == 1 and re.fullmatch(r"TIME 0 [1-9]\d* instructions", times[0]) and "DONE 1" in log
     assert f"from {board.flash_bytes} bytes" in log and f"from {board.ram_bytes} bytes" in log
 
 

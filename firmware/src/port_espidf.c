@@ -13,7 +13,7 @@ void app_main(void);
 
 void app_main(void) {
     for (;;) {
-        tinyc_app_run();
+        tinyc_app_main();
         vTaskDelay(pdMS_TO_TICKS(5000));
     }
 }

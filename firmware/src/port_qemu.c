@@ -1,12 +1,13 @@
 /* Port for the emulated boards (the project's tinyc-qemu platform, which defines TINYC_QEMU): the
  * platform's harness (startup, .data/.bss setup) calls main and ends the QEMU run with its return value;
- * output goes over semihosting. QEMU has no cycle counter (DWT CYCCNT reads 0), so no timer:
- * `tinyc run MODEL --target BOARD` counts the instructions of one inference instead. */
+ * output goes over semihosting. QEMU has no cycle counter (DWT CYCCNT reads 0), so no timer: the firmware
+ * prints `TIME <i> n/a` and the platform's QEMU run (platform/tinyc-qemu/qemu_run.py) fills in the
+ * instructions of each inference, counted between the markers: `TIME <i> <n> instructions`. */
 #ifdef TINYC_QEMU
 #include "harness.h" /* tinyc_puts, from the platform */
 #include "tinyc_app.h"
 
-int main(void) { return tinyc_app_run() == 0 ? TINYC_EXIT_OK : TINYC_EXIT_MODEL_ERROR; }
+int main(void) { return tinyc_app_main() == 0 ? TINYC_EXIT_OK : TINYC_EXIT_MODEL_ERROR; }
 
 void tinyc_port_write(const char *text) { tinyc_puts(text); }
 

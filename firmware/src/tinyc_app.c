@@ -97,3 +97,7 @@ int tinyc_app_run(void) {
     finish(put_dec(put_str(line, "DONE "), (uint32_t)TINYC_NUM_INPUTS));
     return 0;
 }
+
+#ifndef PIO_UNIT_TESTING
+int tinyc_app_main(void) { return tinyc_app_run(); }
+#endif

@@ -25,7 +25,12 @@ extern "C" {
 /* Runs every input once and prints the results; returns 0 or the model's first non-zero return. */
 int tinyc_app_run(void);
 
-/* The instruction counter of `tinyc run --target BOARD` counts between the entries of these two. */
+/* What every port calls: tinyc_app_run(), or in a `pio test` build (PIO_UNIT_TESTING) the Unity test of
+ * test/test_model/test_main.c, which defines it (the bundled inputs give the expected output bytes). */
+int tinyc_app_main(void);
+
+/* The instruction counter (`tinyc run --target BOARD`, the tinyc-qemu platform's runs) counts between the
+ * entries of these two. */
 void tinyc_marker_begin(void);
 void tinyc_marker_end(void);
 

@@ -22,7 +22,8 @@ from tinyc.targets.firmware import LIBC_SPECS, linker_script
 from tinyc.targets.toolchain import _PACKAGES
 
 NAME = "tinyc-qemu"
-SCRIPTS = ("platform.py", "builder/main.py")  # the platform's own files in firmware/platform/tinyc-qemu
+# the platform's own files in firmware/platform/tinyc-qemu
+SCRIPTS = ("platform.py", "qemu_run.py", "builder/main.py")
 
 
 def write_if_changed(path: Path, data: str | bytes) -> bool:

@@ -13,7 +13,15 @@ from tinyc.boards import Board, load_board
 from tinyc.errors import InputError, TinycError, ToolchainError
 from tinyc.platformio.core import run_pio
 from tinyc.platformio.devplatform import write_if_changed
-from tinyc.platformio.project import INPUTS_HEADER, MARKER, default_env, qemu_env, write_project_files
+from tinyc.platformio.expected import bundled_records, expected_header
+from tinyc.platformio.project import (
+    EXPECTED_HEADER,
+    INPUTS_HEADER,
+    MARKER,
+    default_env,
+    qemu_env,
+    write_project_files,
+)
 from tinyc.targets.firmware import INPUT_ALIGN, input_stride
 from tinyc.targets.library import open_library, pack_records, record_layout
 
@@ -115,6 +123,8 @@ def create_firmware(
         count = int(found.group(1)) if found else 1
     write_project_files(out, [board], default_env(board), f"{name} on {board.id}", header)
     write_if_changed(out / "src" / "model_glue.h", lib.glue_header())
+    bundled = bundled_records((out / "src" / INPUTS_HEADER).read_text(), input_size)
+    write_if_changed(out / EXPECTED_HEADER, expected_header(plan, bundled))
     return FirmwareProject(out, board, name, default_env(board), count,
                            record_layout([t["bytes"] for t in report["outputs"]])[1])
 

@@ -33,7 +33,12 @@ APP_FILES = (
     "port_espidf.c",
     "port_arduino.cpp",
 )
-HARNESS_FILES = ("harness.h", "harness_start.c", "startup_arm.S", "startup_riscv.S")  # what tinyc-qemu links
+# what tinyc-qemu links (unity.*: under `pio test`) and the QEMU instruction-count plugin its runs load
+HARNESS_FILES = ("harness.h", "harness_start.c", "startup_arm.S", "startup_riscv.S", "unity.h", "unity.c",
+                 "icount_plugin.c")
+# `pio test`: the Unity test (PlatformIO's layout) and the -qemu environments' offline runner
+TEST_FILES = ("test_model/test_main.c", "test_custom_runner.py")
+EXPECTED_HEADER = "test/test_model/tinyc_expected.h"
 INPUTS_HEADER = "tinyc_inputs.h"
 GLUE_SCRIPT = "tinyc_glue.py"
 PLATFORM_DIR = f"platform/{NAME}"
@@ -77,6 +82,8 @@ def _emulated_env(board: Board) -> list[str]:
         f"; and {board.ram_kib} KiB RAM, built by Debian's {board.toolchain}-gcc; -t upload runs it in QEMU",
         "platform = symlink://${PROJECT_DIR}/" + PLATFORM_DIR,
         f"board = {board.id}",
+        "; pio test offline: Unity's output format, test/test_custom_runner.py runs it in QEMU",
+        "test_framework = custom",
         "",
     ]
 
@@ -102,6 +109,8 @@ def render_platformio_ini(boards: Sequence[Board], default_env: str, title: str,
         "[env]",
         f"extra_scripts = pre:{GLUE_SCRIPT}",
         "monitor_speed = 115200",
+        "; pio test: test/test_model checks the bundled inputs' outputs; src/ (app and port) is built with it",
+        "test_build_src = yes",
         "",
     ]
     for board in boards:
@@ -136,6 +145,8 @@ def write_project_files(project: Path, boards: Sequence[Board], default: str, ti
         write_if_changed(project / "src" / INPUTS_HEADER, inputs_header)
     elif not (project / "src" / INPUTS_HEADER).exists():
         write_if_changed(project / "src" / INPUTS_HEADER, (source / "src" / INPUTS_HEADER).read_text())
+    for name in TEST_FILES:
+        write_if_changed(project / "test" / name, (source / "test" / name).read_text())
     emulated = [b for b in boards if b.emulated]
     if emulated:
         write_platform(project / PLATFORM_DIR, emulated)

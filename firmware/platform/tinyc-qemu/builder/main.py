@@ -3,20 +3,23 @@
 The board file (boards/<id>.json) gives the toolchain prefix, the compiler flags, the libc specs, the
 linker script (ldscripts/<id>.ld: the board's real flash and RAM at the QEMU machine's addresses) and
 the QEMU command. The project's harness/ (startup code, .data/.bss setup, semihosting) is linked in;
-its src/ provides main(). `pio run -t upload` runs the ELF in QEMU, printing what the firmware writes
-over semihosting; it fails if the firmware exits non-zero or does not finish within
-`custom_qemu_timeout` seconds (default 60).
+its src/ provides main(). `pio run -t upload` runs the ELF in QEMU (../qemu_run.py), printing what the
+firmware writes over semihosting with each inference's instruction count; it fails if the firmware exits
+non-zero or does not finish within `custom_qemu_timeout` seconds (default 60). Under `pio test` the
+harness's Unity subset (harness/unity.c) is linked too.
 """
 
 import os
 import shutil
-import subprocess
 import sys
 
 from SCons.Script import AlwaysBuild, Default, DefaultEnvironment
 
 env = DefaultEnvironment()
 platform = env.PioPlatform()
+sys.path.insert(0, platform.get_dir())
+import qemu_run  # noqa: E402 (the platform's own module, beside platform.py)
+
 board = env.BoardConfig()
 PLATFORM_DIR = platform.get_dir()
 HARNESS_DIR = os.path.join(env.subst("$PROJECT_DIR"), "harness")
@@ -63,35 +66,19 @@ for tool in (env.subst("$CC"), board.get("build.qemu.system")):
 
 # object names tinyc_harness_* keep the harness apart in the linker script (see ldscripts/)
 harness = ["-<*>", "+<harness_start.c>", f"+<startup_{board.get('build.arch')}.S>"]
+if "test" in env.GetBuildType():
+    harness.append("+<unity.c>")
 env.BuildSources(os.path.join("$BUILD_DIR", "tinyc_harness_objs"), HARNESS_DIR, harness)
 program = env.BuildProgram()
 
 
 def run_in_qemu(target, source, env):
-    elf = os.path.abspath(str(source[0]))
-    log = os.path.splitext(elf)[0] + ".semihost.txt"
-    if os.path.exists(log):
-        os.remove(log)
-    qemu = board.get("build.qemu")
-    cmd = [qemu["system"], "-M", qemu["machine"]] + list(qemu.get("extra", [])) + [
-        "-display", "none", "-serial", "null", "-monitor", "none",
-        "-chardev", "file,id=semihost,path=" + log.replace(",", ",,"),
-        "-semihosting-config", "enable=on,target=native,chardev=semihost",
-        "-kernel", elf,
-    ]  # fmt: skip
-    timeout = float(env.GetProjectOption("custom_qemu_timeout", "60"))
-    print(" ".join(cmd))
-    try:
-        result = subprocess.run(cmd, stdin=subprocess.DEVNULL, timeout=timeout)
-        code = result.returncode
-    except subprocess.TimeoutExpired:
-        code = None
-    if os.path.exists(log):
-        with open(log, encoding="utf-8", errors="replace") as fp:
-            sys.stdout.write(fp.read())
-        sys.stdout.flush()
+    code, text = qemu_run.run(board.get("build.qemu"), str(source[0]), prefix, HARNESS_DIR,
+                              float(env.GetProjectOption("custom_qemu_timeout", "60")))
+    sys.stdout.write(text)
+    sys.stdout.flush()
     if code is None:
-        sys.stderr.write(f"Error: the firmware did not finish within {timeout:g} s in QEMU\n")
+        sys.stderr.write("Error: the firmware did not finish in time in QEMU (custom_qemu_timeout)\n")
         return 1
     if code != 0:
         sys.stderr.write(f"Error: the firmware exited with {code} in QEMU\n")
