@@ -131,7 +131,9 @@ def memory_needs(plan: Plan) -> tuple[int, int]:
     """Flash (weights) and RAM (arena + input and output buffers) the model needs at least."""
     from tinyc.codegen.kernels import emitted_consts
 
-    weights = sum(int(a.nbytes) for step in plan.steps for a in emitted_consts(step).values())
+    unique = {(a.dtype.str, a.size, np.ascontiguousarray(a).tobytes()): int(a.nbytes)  # as weight_arrays emits
+              for step in plan.steps for a in emitted_consts(step).values()}
+    weights = sum(unique.values())
     io = sum(plan.graph.tensor(n).nbytes for n in plan.graph.inputs + plan.graph.outputs)
     return weights, plan.arena_size + io
 

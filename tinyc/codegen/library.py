@@ -49,6 +49,7 @@ class WeightArray:
     length: int
     nbytes: int
     body: str
+    alias: str = ""  # the earlier array with the same type and bytes that this name refers to
 
 
 def io_tensors(graph: Graph, kind: str, names: list[str], model_macro: str) -> list[IOTensor]:
@@ -70,12 +71,19 @@ def step_ids(plan: Plan) -> list[str]:
 
 
 def weight_arrays(plan: Plan, ids: list[str]) -> list[WeightArray]:
+    """Every step's constant arrays; one that repeats an earlier array byte for byte (the weights of an unrolled
+    recurrent layer, read at every time step) is emitted as an alias of it, so it is in flash once."""
     arrays = []
+    seen: dict[tuple[str, int, bytes], str] = {}
     for step, sid in zip(plan.steps, ids, strict=True):
         for key, arr in emitted_consts(step).items():
             arr = np.ascontiguousarray(arr)
-            arrays.append(WeightArray(f"tinyc_w_{sid}_{c_identifier(key)}", step.node, c_type(arr.dtype),
-                                      max(arr.size, 1), arr.nbytes, c_initializer(arr)))
+            name, ctype = f"tinyc_w_{sid}_{c_identifier(key)}", c_type(arr.dtype)
+            first = seen.setdefault((ctype, arr.size, arr.tobytes()), name)
+            if first != name:
+                arrays.append(WeightArray(name, step.node, ctype, max(arr.size, 1), 0, "", alias=first))
+                continue
+            arrays.append(WeightArray(name, step.node, ctype, max(arr.size, 1), arr.nbytes, c_initializer(arr)))
     return arrays
 
 

@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tinyc.errors import shown
 from tinyc.frontends.onnx import _const_input, _Converter, _Ctx, _fail, _unsupported
 from tinyc.ir import Tensor
 
@@ -41,6 +42,14 @@ class _Builder:
 
     def __init__(self, c: _Converter, x: _Ctx, shape: tuple[int, int]):
         self.c, self.x, self.shape, self.count = c, x, shape, 0
+        self.direction = 0
+        self.shared: dict[str, str] = {}  # every step's products read one copy of the weights
+
+    def weights(self, key: str, value: np.ndarray) -> str:
+        key = f"{key}{self.direction}"
+        if key not in self.shared:
+            self.shared[key] = self.c.const(f"{self.x.name}_{key}", value)
+        return self.shared[key]
 
     def _out(self, what: str, shape: tuple[int, ...] | None = None) -> tuple[str, str]:
         self.count += 1
@@ -52,7 +61,14 @@ class _Builder:
         return self.c.g.tensor(v).shape if isinstance(v, str) else v.shape
 
     def _operand(self, v: Value, what: str, shape: tuple[int, ...]) -> str:
-        return v if isinstance(v, str) else self.c.const(f"{self.x.name}_{what}", np.broadcast_to(v, shape))
+        """An activation as it is; a constant (the same one at every step: ones, peepholes) stored once."""
+        if isinstance(v, str):
+            return v
+        full = np.ascontiguousarray(np.broadcast_to(v, shape), np.float32)
+        key = f"{what}:{shape}:{full.tobytes().hex()}"
+        if key not in self.shared:
+            self.shared[key] = self.c.const(f"{self.x.name}_{what}", full)
+        return self.shared[key]
 
     def binary(self, op: str, a: Value, b: Value) -> Value:
         if not isinstance(a, str) and not isinstance(b, str):
@@ -76,15 +92,15 @@ class _Builder:
         self.c._add_node(op, node, [v], [out], {"activation": "relu"} if op == "relu" else {})
         return out
 
-    def fc(self, v: Value, w: np.ndarray, bias: np.ndarray | None = None) -> Value:
-        """v [B, K] times w [S, K]^T (+ bias): [B, S]."""
+    def fc(self, v: Value, key: str, w: np.ndarray, bias: np.ndarray | None = None) -> Value:
+        """v [B, K] times w [S, K]^T (+ bias): [B, S]; `key` names the weights (one constant per direction)."""
         if not isinstance(v, str):
             out = v.astype(np.float32) @ w.T.astype(np.float32)
             return out + bias if bias is not None else out
         out, node = self._out("fc", (self.shape[0], w.shape[0]))
-        inputs = [v, self.c.const(f"{self.x.name}_w", w)]
+        inputs = [v, self.weights(key, w)]
         if bias is not None:
-            inputs.append(self.c.const(f"{self.x.name}_b", bias))
+            inputs.append(self.weights(f"{key}_bias", bias))
         self.c._add_node("fully_connected", node, inputs, [out], {"activation": "none"})
         return out
 
@@ -110,17 +126,18 @@ def _attrs(c: _Converter, x: _Ctx, gates: int, defaults: list[str]) -> tuple[int
     direction = a.get("direction", "forward")
     dirs = {"forward": ["forward"], "reverse": ["reverse"], "bidirectional": ["forward", "reverse"]}.get(direction)
     if dirs is None:
-        raise _fail(c, x, f"unknown direction '{direction}'")
+        raise _fail(c, x, f"unknown direction '{shown(str(direction))}'")
     if "clip" in a:
         raise _unsupported(c, x, "clip")
     if a.get("input_forget", 0):
         raise _unsupported(c, x, "input_forget=1")
-    acts = list(a.get("activations", defaults * len(dirs)))
+    acts = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+            for v in a.get("activations", defaults * len(dirs))]
     if len(acts) != len(defaults) * len(dirs):
-        raise _fail(c, x, f"activations {acts} should name {len(defaults) * len(dirs)} functions")
+        raise _fail(c, x, f"activations {shown(str(acts))} should name {len(defaults) * len(dirs)} functions")
     for name in acts:
         if name not in ACTIVATIONS:
-            raise _unsupported(c, x, f"activation {name}; only Sigmoid, Tanh and Relu")
+            raise _unsupported(c, x, f"activation {shown(name)}; only Sigmoid, Tanh and Relu")
     layout = int(a.get("layout", 0))
     if layout not in (0, 1):
         raise _fail(c, x, f"layout {layout} must be 0 or 1")
@@ -175,6 +192,7 @@ def _recurrent(c: _Converter, x: _Ctx, gates: int, defaults: list[str],
     last_h: list[Value] = []
     last_c: list[Value] = []
     for d, direction in enumerate(dirs):
+        bld.direction = d
         # the input-to-gate products of all steps at once: [T, B, G*H] (layout 0) or [B, T, G*H]
         xw = c.fresh(f"{x.name}_xw{d}")
         c.g.add_tensor(Tensor(xw, shape[:2] + (gates * hidden,), "float32"))
@@ -250,7 +268,7 @@ def cell_input_bias(b: np.ndarray, gates: int, hidden: int, attrs: dict) -> np.n
 def _lstm_cell(bld: _Builder, xt: str, h: Value, cs: Value, r: np.ndarray, peep: np.ndarray, hidden: int,
                acts: list[str]) -> tuple[Value, Value]:
     """`peep` is P of this direction (i, o, f), or its bias (not read: folded into the input products)."""
-    g = bld.binary("add", xt, bld.fc(h, r))
+    g = bld.binary("add", xt, bld.fc(h, "r", r))
     i, o, f, cand = bld.split(g, [hidden] * 4)
     if peep.shape == (3 * hidden,):  # i += Pi * C, f += Pf * C with the previous C; o += Po * C with the new
         p_i, p_o, p_f = (peep[k * hidden:(k + 1) * hidden].astype(np.float32) for k in range(3))
@@ -268,13 +286,13 @@ def _gru_cell(bld: _Builder, xt: str, h: Value, cs: None, r: np.ndarray, b: np.n
               acts: list[str]) -> tuple[Value, None]:
     f_act, g_act = acts
     x_zr, x_h = bld.split(xt, [2 * hidden, hidden])
-    z, rr = bld.split(bld.binary("add", x_zr, bld.fc(h, r[:2 * hidden])), [hidden, hidden])
+    z, rr = bld.split(bld.binary("add", x_zr, bld.fc(h, "r_zr", r[:2 * hidden])), [hidden, hidden])
     z, rr = bld.activation(f_act, z), bld.activation(f_act, rr)
     if bld.x.attrs.get("linear_before_reset", 0):
         rbh = b[5 * hidden:].astype(np.float32)
-        rec = bld.binary("mul", rr, bld.fc(h, r[2 * hidden:], rbh))
+        rec = bld.binary("mul", rr, bld.fc(h, "r_h", r[2 * hidden:], rbh))
     else:
-        rec = bld.fc(bld.binary("mul", rr, h), r[2 * hidden:])
+        rec = bld.fc(bld.binary("mul", rr, h), "r_h", r[2 * hidden:])
     cand = bld.activation(g_act, bld.binary("add", x_h, rec))
     one_minus_z = bld.binary("sub", np.ones(bld.shape, np.float32), z)
     return bld.binary("add", bld.binary("mul", one_minus_z, cand), bld.binary("mul", z, h)), None
