@@ -5,14 +5,15 @@ Finds the model library tinyc wrote into lib/ (the folder whose report.json says
 choose one with `custom_tinyc_model = <folder>` when there are several) and writes src/model_glue.h, the
 names src/tinyc_app.c uses: MODEL_RUN(in, out), MODEL_RESET(), MODEL_INPUT_SIZE and MODEL_OUTPUT_SIZE. The
 file is rewritten only when its text changes, so an unchanged project does not rebuild.
+
+Its glue_header() is also the one tinyc's own targets use (tinyc.targets.library loads this file), so the
+harnesses and the firmware see the same names.
 """
 
 import json
 import os
 import re
 import sys
-
-Import("env")  # noqa: F821 (SCons)
 
 
 def tinyc_libraries(lib_dir):
@@ -28,10 +29,14 @@ def tinyc_libraries(lib_dir):
     return found
 
 
+RECORD_ALIGN = 8  # bytes: where each input (output) of a record starts (tinyc.targets.library.record_layout)
+
+
 def glue_header(name, num_inputs, num_outputs, has_reset):
-    """The same text as tinyc.targets.library.ModelLibrary.glue_header()."""
+    """model_glue.h for the library ``name``: MODEL_RUN(in, out), MODEL_RESET(), MODEL_INPUT_SIZE and
+    MODEL_OUTPUT_SIZE, ``in`` and ``out`` being one record of all inputs / all outputs."""
     upper = name.upper()
-    align = 8  # tinyc.targets.library.RECORD_ALIGN
+    align = RECORD_ALIGN
 
     def layout(kind, count):
         sizes = [f"{upper}_{kind}_SIZE"] if count == 1 else [f"{upper}_{kind}{k}_SIZE" for k in range(count)]
@@ -96,4 +101,6 @@ def main(env):
         os.replace(tmp, path)
 
 
-main(env)  # noqa: F821
+if __name__ == "SCons.Script":  # run by PlatformIO (extra_scripts), not imported by tinyc
+    Import("env")  # noqa: F821 (SCons)
+    main(env)  # noqa: F821

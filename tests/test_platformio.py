@@ -35,7 +35,7 @@ from tinyc.platformio import (
 from tinyc.platformio.devplatform import board_manifest
 from tinyc.platformio.project import APP_FILES, HARNESS_FILES, PLATFORM_DIR
 from tinyc.targets import MARKERS, host_cc, run_qemu
-from tinyc.targets.library import open_library
+from tinyc.targets.library import RECORD_ALIGN, _glue_script, open_library
 
 from .conftest import MLPERF_INT8, REPO
 
@@ -205,6 +205,7 @@ def test_projects_copy_firmware_sources(tmp_path) -> None:
         "tinyc_glue.py", f"{PLATFORM_DIR}/platform.py", f"{PLATFORM_DIR}/builder/main.py"]
     for rel in copied:
         assert filecmp.cmp(project.path / rel, FIRMWARE / rel, shallow=False), rel
+    assert _glue_script().RECORD_ALIGN == RECORD_ALIGN  # the glue script's records are the targets'
 
 
 @pytest.fixture(scope="module")
