@@ -63,7 +63,7 @@ def models() -> dict[str, tuple[object, bool]]:
     from sklearn.linear_model import LinearRegression, LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import SVC, SVR
+    from sklearn.svm import SVC, SVR, LinearSVC
 
     def scaled(m: object) -> object:
         return make_pipeline(StandardScaler(), m)
@@ -71,7 +71,10 @@ def models() -> dict[str, tuple[object, bool]]:
     return {
         "logistic_regression": (scaled(LogisticRegression(max_iter=2000)), True),
         "svc_rbf": (scaled(SVC(kernel="rbf", decision_function_shape="ovo")), True),
+        "linear_svc": (LinearSVC(C=0.01, max_iter=20000), True),  # skl2onnx cannot convert it in a pipeline
+        "svc_linear": (scaled(SVC(kernel="linear", decision_function_shape="ovo")), True),
         "svc_poly": (scaled(SVC(kernel="poly", degree=3, decision_function_shape="ovo")), True),
+        "svc_sigmoid": (scaled(SVC(kernel="sigmoid", decision_function_shape="ovo")), True),
         "random_forest": (RandomForestClassifier(n_estimators=30, max_depth=8, random_state=SEED), True),
         "gradient_boosting": (GradientBoostingClassifier(n_estimators=25, max_depth=3, random_state=SEED), True),
         "linear_regression": (LinearRegression(), False),
@@ -84,7 +87,6 @@ def models() -> dict[str, tuple[object, bool]]:
 def train_and_export(d: dict[str, np.ndarray], folder: Path) -> dict[str, tuple[Path, bool, float]]:
     """Fit every model, write it as ONNX (skl2onnx); name -> (path, is_classifier, test accuracy or R^2)."""
     from skl2onnx import to_onnx
-    from sklearn.svm import SVC
 
     out = {}
     for name, (model, classifier) in models().items():
@@ -98,7 +100,7 @@ def train_and_export(d: dict[str, np.ndarray], folder: Path) -> dict[str, tuple[
                  else model.score(d["test"][:, GYRO], regression_target(d["test"])))
         path = folder / f"{name}.onnx"
         # skl2onnx's ZipMap after a one-vs-one SVC names 4 classes for 6 pair scores (onnxruntime refuses it)
-        options = {SVC: {"zipmap": False}} if name.startswith("svc") else None
+        options = {id(model.steps[-1][1]): {"zipmap": False}} if name.startswith("svc_") else None
         onnx_model = to_onnx(model, x0, target_opset={"": 17, "ai.onnx.ml": 3}, options=options)
         path.write_bytes(onnx_model.SerializeToString())
         out[name] = (path, classifier, float(score))

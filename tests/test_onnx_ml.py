@@ -33,8 +33,8 @@ from tinyc.pipeline import compile_library, model_name, run_model  # noqa: E402
 from tinyc.targets import run_host  # noqa: E402
 from tinyc.targets.library import pack_records, split_records  # noqa: E402
 
-MODELS = ["logistic_regression", "svc_rbf", "svc_poly", "random_forest", "gradient_boosting", "linear_regression",
-          "svr_rbf", "gradient_boosting_regressor"]
+MODELS = ["logistic_regression", "linear_svc", "svc_linear", "svc_rbf", "svc_poly", "svc_sigmoid", "random_forest",
+          "gradient_boosting", "linear_regression", "svr_rbf", "gradient_boosting_regressor"]
 EXACT = {"random_forest", "gradient_boosting_regressor"}  # leaf sums in onnxruntime's order, no exp, no GEMM
 RTOL = 1e-5  # relative, and of the largest |score|, as tests/test_onnx.py
 
@@ -69,7 +69,7 @@ def test_models_cover_the_ops(compared) -> None:
     ops = {n.op for plan, *_ in compared.values() for n in plan.graph.nodes}
     assert ops == {"ml_linear", "ml_svm", "ml_tree_ensemble", "ml_scaler", "ml_normalizer"}
     kernels = {n.attrs["kernel"] for plan, *_ in compared.values() for n in plan.graph.nodes if n.op == "ml_svm"}
-    assert kernels == {"RBF", "POLY"}
+    assert kernels == {"LINEAR", "RBF", "POLY", "SIGMOID"}
 
 
 @pytest.mark.parametrize("name", MODELS)
