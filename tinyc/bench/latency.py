@@ -73,3 +73,11 @@ def latency_note(board: Any) -> str:
     figures = ", ".join(f"{k} {v:g}" for k, v in cpi.items())
     return (f"ms are an estimate: instructions x cycles per instruction by kernel class ({figures}) / "
             f"{board.clock_mhz} MHz; source: {cpi_source(board)}")
+
+
+def model_ms(instructions: int | None, plan: Any, board: Any) -> float | None:
+    """Estimated milliseconds of a whole inference: ``instructions`` x :func:`model_cpi` / clock."""
+    cpi = model_cpi(plan, board)
+    if instructions is None or cpi is None:
+        return None
+    return round(instructions * cpi / (board.clock_mhz * 1e3), 3)

@@ -8,7 +8,7 @@ from typing import Any
 from tinyc.bench.baseline import rows_of
 from tinyc.bench.pair import GENERATE_ONLY, HOST_C, OK
 
-COLUMNS = ("board", "core", "bit-exact", "instructions (all-zero input)", "spread over inputs",
+COLUMNS = ("board", "core", "bit-exact", "instructions (all-zero input)", "est. ms", "spread over inputs",
            "instr / MAC", "flash code", "flash weights", "flash total", "arena", "static .data/.bss",
            "stack peak", "input + output", "RAM total", "compile (s)")
 ALIGN = ("---", "---", "---") + ("---:",) * (len(COLUMNS) - 3)
@@ -16,7 +16,9 @@ INTRO = """
 Each pair: the model compiled for the board, run on its emulated core on the all-zero input and {inputs}
 random inputs (seed {seed}), outputs compared byte for byte with tinyc's reference runtime. Instructions
 are counted exactly by a QEMU TCG plugin between two markers around one inference, on the all-zero input;
-the spread is (max - min) / all-zero count over all inputs (data-dependent branches). Flash code excludes
+the spread is (max - min) / all-zero count over all inputs (data-dependent branches). est. ms is an estimate,
+not a measurement: the instructions x the board's cycles per instruction for the model's kernel classes
+(published core figures, cited in boards/*.yaml) / its clock. Flash code excludes
 the test harness (startup, vectors, printing) but includes the libc/libgcc routines the model pulls in.
 RAM total = static .data/.bss (arena included) + measured stack peak + the input and output buffers.
 Bytes throughout. Float models are compared with the same C built for the host instead ("vs host C"):
@@ -55,7 +57,8 @@ def spread(row: Mapping[str, Any]) -> str:
 def pair_cells(row: Mapping[str, Any]) -> list[str]:
     flash, ram, measured = row["flash"], row["ram"], row["status"] == OK
     return [
-        f"`{row['board']}`", row["core"], bit_exact(row), num(row["instructions"]), spread(row),
+        f"`{row['board']}`", row["core"], bit_exact(row), num(row["instructions"]),
+        num(row.get("ms_estimate")), spread(row),
         num(row["instructions_per_mac"]), num(flash["code"]), num(flash["weights"]), num(flash["total"]),
         num(ram["arena"]), num(ram["static"]), num(ram["stack_peak"]), num(ram["io"]),
         num(ram["total"], "" if measured else "≥ "),

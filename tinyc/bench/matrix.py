@@ -1,5 +1,5 @@
-"""The whole matrix: every model on every board, pairs run in parallel threads (the work is in gcc and
-QEMU subprocesses), with a progress bar over pairs."""
+"""The whole matrix: every model on every board, pairs run in parallel processes (tinyc.bench.jobs), with a
+progress bar over pairs."""
 
 from __future__ import annotations
 
@@ -9,15 +9,14 @@ import shlex
 import shutil
 import subprocess
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from tinyc.bench.defaults import DEFAULT_INPUTS, DEFAULT_SEED
+from tinyc.bench.jobs import run_pairs
 from tinyc.bench.model import load_bench_model
-from tinyc.bench.pair import bench_pair
 from tinyc.boards import Board, load_board
 
 FORMAT = 1  # version of the JSON document
@@ -72,11 +71,8 @@ def run_matrix(
     workers = max(1, min(jobs or os.cpu_count() or 1, len(pairs)))
     bar = tqdm(total=len(pairs), desc="tinyc bench", unit="pair", disable=None if progress is None
                else not progress)
-    with bar, ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(bench_pair, m, b, timeout=timeout) for m, b in pairs]
-        for _ in as_completed(futures):
-            bar.update(1)
-        rows = [f.result() for f in futures]
+    with bar:
+        rows = run_pairs(pairs, workers, timeout, lambda: bar.update(1))
     return {
         "format": FORMAT,
         "command": bench_command(models, [b.id for b in board_list], count, seed, command_extra),

@@ -81,6 +81,7 @@ def _new_row(model: BenchModel, board: Board) -> dict[str, Any]:
         "instructions_max": None,
         "instructions_vary": None,
         "instructions_per_mac": None,
+        "ms_estimate": None,  # instructions x the board's CPI / clock (tinyc.bench.latency): an estimate
         "flash": {"code": None, "weights": None, "total": None},
         "ram": {"arena": None, "static": None, "stack_peak": None, "io": None, "total": None},
         "compile_seconds": None,
@@ -103,6 +104,7 @@ def _fill_from_report(row: dict[str, Any], report: dict[str, Any]) -> None:
 
 
 def _run(row: dict[str, Any], model: BenchModel, board: Board, lib: Path, name: str, timeout: float) -> None:
+    from tinyc.bench.latency import model_ms
     from tinyc.targets import run_board
 
     out = model.output_tensor
@@ -130,6 +132,7 @@ def _run(row: dict[str, Any], model: BenchModel, board: Board, lib: Path, name: 
         instructions_vary=min(counts) != max(counts),
         instructions_per_mac=round(zero / row["macs"], 4) if row["macs"] else None,
     )
+    row["ms_estimate"] = model_ms(zero, model.plan, board)
     row["flash"].update(code=run.flash_code, weights=run.flash_weights, total=run.flash)
     ram = row["ram"]
     ram.update(static=run.ram_static, stack_peak=run.stack_peak, total=run.ram_peak + ram["io"])

@@ -95,3 +95,29 @@ def report_for_model(model: Path, board_id: str, *, original: Path | None = None
         library_report = generate(plan, lib, name, board)
         return model_report(plan, library_report, lib if emulate else None, name, board,
                             original=original, data=data)
+
+
+def charts_available() -> bool:
+    """Whether matplotlib (the ``tinyc[report]`` extra) is installed."""
+    from importlib.util import find_spec
+
+    return find_spec("matplotlib") is not None
+
+
+def write_library_report(out_dir: Path, board_id: str, plan: Any = None, library_report: dict | None = None,
+                         checkpoint: Path | None = None, quant: str = "int8", context: int = 256) -> Path | None:
+    """``report.html`` beside a compiled library's report.json (static: no emulator run); None for the host
+    target (no board to fit) or without matplotlib."""
+    if board_id == "host" or not charts_available():
+        return None
+    board = load_board(board_id)
+    if checkpoint is not None:
+        from tinyc.report.llm import checkpoint_report
+
+        rep = checkpoint_report(checkpoint, board, quant, context)
+    else:
+        assert library_report is not None
+        rep = model_report(plan, library_report, None, library_report["name"], board)
+    path = Path(out_dir) / "report.html"
+    write_report(rep, path)
+    return path
