@@ -388,6 +388,39 @@ def test_generate_command_on_board_samples_like_ref(models_dir, tmp_path) -> Non
     assert outs[0][0].startswith("Lily had a dog")
 
 
+@needs_arm
+def test_generate_report_counts_each_token_on_a_board(models_dir, tmp_path) -> None:
+    """`--report` on a board: the same greedy text as the reference, one exact count per forward pass, the mean
+    over tokens 1..100 as ANCHORS.md averages llama2.c, and flash / RAM from the linked image."""
+    import json
+
+    ids = {}
+    for target in ("ref", "nucleo-l4r5zi"):
+        extra = ["--report", str(tmp_path / "r.json")] if target != "ref" else []
+        res = _cli(models_dir, "--steps", "101", "--quant", "int8", "--target", target,
+                   "--ids-out", str(tmp_path / f"{target}.txt"), *extra)
+        assert res.exit_code == 0, res.output
+        ids[target] = (tmp_path / f"{target}.txt").read_text()
+    assert ids["ref"] == ids["nucleo-l4r5zi"]
+    report = json.loads((tmp_path / "r.json").read_text())
+    per_token = report["instructions_per_token"]
+    counts = per_token["per_position"]
+    assert len(counts) == 101 and min(counts) > 0
+    assert per_token["positions_averaged"] == [1, 100]
+    assert per_token["mean_tokens_1_100"] == pytest.approx(sum(counts[1:101]) / 100)
+    assert counts[100] > counts[1]  # attention grows with the position
+    assert report["flash"]["weights"] > 250_000 and report["flash"]["code"] > 0
+    ram = report["ram"]
+    assert ram["total"] == ram["static"] + ram["stack_peak"] and ram["static"] >= ram["arena"] > ram["kv_cache"]
+    assert "instructions/token (mean of tokens 1..100)" in res.stderr
+
+
+def test_generate_report_needs_a_board(models_dir, tmp_path) -> None:
+    res = _cli(models_dir, "--target", "host", "--report", str(tmp_path / "r.json"))
+    assert isinstance(res.exception, InputError) and "--report measures a board" in str(res.exception)
+    assert not (tmp_path / "r.json").exists()
+
+
 def test_generate_command_errors(models_dir, tmp_path) -> None:
     bad = tmp_path / "trunc.bin"
     bad.write_bytes((models_dir / "llm" / "stories260K.bin").read_bytes()[:1000])

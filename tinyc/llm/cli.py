@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import json
 import sys
 from pathlib import Path
 
@@ -41,9 +42,12 @@ def _temperature(ctx: click.Context, param: click.Parameter, value: float) -> fl
               help="Write the token ids (prompt, including BOS, then generated), space-separated.")
 @click.option("--c-out", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the generated C (and the build) in this folder.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="With an emulated board as --target: write instructions per token (exact, mean over tokens "
+                   "1..100 and per position), flash and RAM as JSON, and print the summary.")
 def generate(model: Path, tokenizer_path: Path, prompt: str, steps: int, temperature: float, topp: float,
              seed: int, quant: str, group_size: int, target: str, ids_out: Path | None,
-             c_out: Path | None) -> None:
+             c_out: Path | None, report_path: Path | None) -> None:
     """Generate text from a llama2.c checkpoint MODEL (or a PyTorch .pt/.pth of llama2.c's model.py with its
     model_args, e.g. train.py's ckpt.pt), streaming it to stdout."""
     from tinyc.atomic import write_text
@@ -55,6 +59,8 @@ def generate(model: Path, tokenizer_path: Path, prompt: str, steps: int, tempera
     tok.check_vocab(ckpt.config.vocab_size, str(model))
     if steps <= 0:
         raise InputError(f"--steps {steps}: must be positive")
+    if report_path is not None and target in ("ref", "host"):
+        raise InputError(f"--report measures a board: give an emulated board as --target, not '{target}'")
     steps = min(steps, ckpt.config.seq_len)
     ids = tok.encode(prompt, bos=True)
     if len(ids) > steps:
@@ -64,7 +70,14 @@ def generate(model: Path, tokenizer_path: Path, prompt: str, steps: int, tempera
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     prev = ids[0]
     out = [ids[0]]
-    for token in stream_tokens(plan, tok, ids, steps, temperature, topp, seed, target, c_out):
+    if report_path is not None:
+        from tinyc.llm.measure import generate_on_board
+
+        measured = generate_on_board(plan, tok, ids, steps, temperature, topp, seed, target, c_out)
+        tokens = iter(measured.tokens)
+    else:
+        tokens = stream_tokens(plan, tok, ids, steps, temperature, topp, seed, target, c_out)
+    for token in tokens:
         text = decoder.decode(tok.piece_bytes(prev, token))
         if text:
             click.echo(text, nl=False)
@@ -75,3 +88,18 @@ def generate(model: Path, tokenizer_path: Path, prompt: str, steps: int, tempera
     if ids_out is not None:
         write_text(ids_out, " ".join(map(str, out)) + "\n")
     click.echo(f"{target}: {len(out) - 1} tokens ({plan.scheme.tag}, context {plan.context})", err=True)
+    if report_path is not None:
+        report = measured.report(plan, target)
+        write_text(report_path, json.dumps(report, indent=1) + "\n")
+        click.echo(_summary(report), err=True)
+
+
+def _summary(report: dict) -> str:
+    per_token = report["instructions_per_token"]
+    first, last = per_token["positions_averaged"] or (0, 0)
+    mean = per_token["mean_tokens_1_100"]
+    flash, ram = report["flash"], report["ram"]
+    counted = f"{mean:,.0f} instructions/token (mean of tokens {first}..{last})" if mean else "no token counted"
+    return (f"{report['target']} ({report['core']}): {counted}; flash {flash['code']:,} code + "
+            f"{flash['weights']:,} weights; RAM {ram['total']:,} (static {ram['static']:,} incl. arena "
+            f"{ram['arena']:,}, stack peak {ram['stack_peak']:,})")
