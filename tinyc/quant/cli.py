@@ -15,7 +15,8 @@ from tinyc.quant.calibration import DEFAULT_PERCENTILE, METHODS
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--calib", "calib_path", required=True, type=click.Path(path_type=Path),
               help="DATA: a .npy of float samples stacked on a leading axis ((N,) + the model's input "
-                   "shape), or a folder of .npy files (each one sample or a batch).")
+                   "shape; its leading batch axis of 1 may be left out), or a folder of .npy files (each one "
+                   "sample or a batch).")
 @click.option("-o", "--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="OUT.tflite: the int8 model (TFLite flatbuffer; tinyc and TFLM run it).")
 @click.option("--method", type=click.Choice(METHODS), default="mse", show_default=True,
