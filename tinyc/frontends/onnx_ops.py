@@ -456,3 +456,79 @@ CONVERTERS: dict[str, Callable[[_Converter, _Ctx], None]] = {
     "ArgMin": _arg,
     "LogSoftmax": _log_softmax,
 }
+
+
+def _conv_transpose(c: _Converter, x: _Ctx) -> None:
+    """The full transposed convolution (TFLite 'valid', bias included), then cropped by ONNX's pads."""
+    from tinyc.frontends.onnx import _pair, _spatial
+
+    src = _input(c, x)
+    w = _const_input(c, x, 1, "weights")
+    b = _const_input(c, x, 2, "bias")
+    size = _spatial(c, x, src)
+    if w is None or w.ndim != x.dims + 2:
+        raise _fail(c, x, f"weights must be a {x.dims + 2}-D [Cin, Cout/group, kernel...] tensor")
+    if int(x.attrs.get("group", 1)) != 1:
+        raise _unsupported(c, x, f"group={x.attrs['group']}")
+    if _pair(c, x, "dilations") != (1, 1):
+        raise _unsupported(c, x, "dilation")
+    w = w.reshape(w.shape[:2] + (1,) * (4 - w.ndim) + w.shape[2:])
+    n, cin = c.shapes[src][:2]
+    cout, k = int(w.shape[1]), (int(w.shape[2]), int(w.shape[3]))
+    stride = _pair(c, x, "strides")
+    extra = _pair(c, x, "output_padding", 0) if x.dims == 2 else (0, int(x.attrs.get("output_padding", [0])[0]))
+    full = [(size[i] - 1) * stride[i] + k[i] for i in range(2)]
+    auto = x.attrs.get("auto_pad", "NOTSET") or "NOTSET"
+    if "output_shape" in x.attrs or auto in ("SAME_UPPER", "SAME_LOWER"):
+        want = (list(x.attrs["output_shape"])[-x.dims:] if "output_shape" in x.attrs
+                else [size[i] * stride[i] for i in range(2)][-x.dims:])
+        want = [1, *want] if x.dims == 1 else want
+        begin, end = [], []
+        for i in range(2):
+            total = full[i] + extra[i] - int(want[i])
+            small, big = total // 2, total - total // 2
+            begin.append(small if auto == "SAME_UPPER" else big)
+            end.append(big if auto == "SAME_UPPER" else small)
+    elif auto in ("NOTSET", "VALID"):
+        p = [int(v) for v in x.attrs.get("pads", (0,) * 2 * x.dims)] if auto == "NOTSET" else [0] * 2 * x.dims
+        begin, end = ([0, p[0]], [0, p[1]]) if x.dims == 1 else ([p[0], p[1]], [p[2], p[3]])
+    else:
+        raise _fail(c, x, f"unknown auto_pad '{auto}'")
+    end = [end[i] - extra[i] for i in range(2)]
+    if min(begin) < 0:
+        raise _unsupported(c, x, "negative leading pads")
+    grow = [max(-e, 0) for e in end]  # rows / columns past the full output: no tap reaches them, only the bias
+    end = [max(e, 0) for e in end]
+    inputs = [c.get(src, "nhwc"), c.const(f"{x.name}_weights", w.transpose(1, 2, 3, 0))]
+    bias_late = b is not None and any(grow)
+    if b is not None and not bias_late:
+        inputs.append(c.const(f"{x.name}_bias", b.reshape(-1)))
+    out_hw = [full[i] - begin[i] - end[i] + grow[i] for i in range(2)]
+    onnx_shape = (n, cout, *out_hw) if x.dims == 2 else (n, cout, out_hw[1])
+    attrs = {"stride": stride, "padding": "valid", "activation": "none"}
+    steps = []  # (IR op, attrs, NHWC shape) after the transposed convolution
+    if begin != [0, 0] or end != [0, 0]:
+        shape = (n, full[0] - begin[0] - end[0], full[1] - begin[1] - end[1], cout)
+        steps.append(("strided_slice", {"begin": (0, begin[0], begin[1], 0),
+                                        "end": (n, full[0] - end[0], full[1] - end[1], cout),
+                                        "strides": (1, 1, 1, 1)}, shape))
+    if any(grow):
+        steps.append(("pad", {"pads": ((0, 0), (0, grow[0]), (0, grow[1]), (0, 0)), "value": 0.0},
+                      (n, out_hw[0], out_hw[1], cout)))
+    if bias_late:
+        steps.append(("add", {"activation": "none"}, (n, out_hw[0], out_hw[1], cout)))
+    if not steps:
+        out = c.new_value(x.outputs[0], onnx_shape, "nhwc")
+        c._add_node("transpose_conv", x.name, inputs, [out], attrs)
+        return
+    ir = _temp(c, x, "transpose_conv", inputs, (n, full[0], full[1], cout), attrs)
+    for k, (op, op_attrs, shape) in enumerate(steps):
+        args = [ir] + ([c.const(f"{x.name}_bias", b.reshape(-1))] if op == "add" else [])
+        if k == len(steps) - 1:
+            out = c.new_value(x.outputs[0], onnx_shape, "nhwc")
+            c._add_node(op, f"{x.name}_{op}", args, [out], op_attrs)
+        else:
+            ir = _temp(c, x, op, args, shape, op_attrs)
+
+
+CONVERTERS["ConvTranspose"] = _conv_transpose
