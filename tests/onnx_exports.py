@@ -12,7 +12,7 @@ axis of 1, and how to draw realistic inputs):
   2-layer LSTM of 64 units, the last step's hidden state into a 12-way linear layer, `torch.onnx.export`.
 - `build_keras_model(path)`: a Keras 3 (TensorFlow backend) depthwise-separable CNN with a residual add on
   32x32 RGB, 10-way softmax, converted by tf2onnx (`tf2onnx.convert.from_keras`, opset 17). Needs
-  tensorflow and tf2onnx (the `onnx-exports` extra); `keras_available()` says whether they import.
+  tensorflow and tf2onnx (in the `dev` extra); `keras_available()` says whether they import.
 
 Torch seeds are fixed, so a builder writes the same model on every run.
 """

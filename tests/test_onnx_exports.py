@@ -47,7 +47,7 @@ def export(request, tmp_path_factory):  # noqa: ANN001, ANN201
     """(name, export, plan, inputs, onnxruntime's outputs, the reference runtime's outputs), once per model."""
     name = request.param
     if name == "keras_cnn" and not onnx_exports.keras_available():
-        pytest.skip("tensorflow / keras / tf2onnx not installed (the onnx-exports extra)")
+        pytest.skip("tensorflow / keras / tf2onnx not installed (the dev extra)")
     e = BUILDERS[name](tmp_path_factory.mktemp(name) / f"{name}.onnx")
     graph = load_onnx(e.path)
     plan = plan_memory(lower(graph))
