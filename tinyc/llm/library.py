@@ -13,7 +13,7 @@ from tinyc.codegen.output import write_folder
 from tinyc.codegen.render import environment
 from tinyc.llm.checkpoint import load_checkpoint
 from tinyc.llm.codegen import write_c, write_main
-from tinyc.llm.plan import lower
+from tinyc.llm.plan import LlmPlan, lower
 from tinyc.llm.quant import QuantScheme
 from tinyc.llm.tokenizer import Tokenizer
 
@@ -35,16 +35,24 @@ def compile_checkpoint(model: Path, out_dir: Path, board_id: str = "host", quant
         from tinyc.targets import check_fit
 
         check_fit(load_board(board_id), plan.weight_bytes, plan.arena_bytes)
-    with tempfile.TemporaryDirectory(prefix="tinyc-llm-") as tmp:
-        paths = write_c(plan, tmp, tokenizer)
-        paths += write_main(plan, tmp, steps=plan.context, has_tokenizer=tokenizer is not None)
-        files = {p.name: p.read_text() for p in paths}
-    files |= build_files(name)
-    report = {"generator": f"tinyc {__version__}", "name": name, "source": model.name, "board": board_id,
-              "quant": plan.scheme.tag, "files": sorted([*files, "report.json"]), **plan.memory_report()}
-    files["report.json"] = json.dumps(report, indent=1) + "\n"
+    files, report = checkpoint_files(plan, tokenizer, board_id, model.name)
     write_folder(out_dir, files)
     return report
+
+
+def checkpoint_files(plan: LlmPlan, tokenizer: Tokenizer | None, board_id: str, source: str,
+                     main: bool = True) -> tuple[dict[str, str], dict]:
+    """The library's files (with `main`: also the story main.c and its host port) and its report."""
+    with tempfile.TemporaryDirectory(prefix="tinyc-llm-") as tmp:
+        paths = write_c(plan, tmp, tokenizer)
+        if main:
+            paths += write_main(plan, tmp, steps=plan.context, has_tokenizer=tokenizer is not None)
+        files = {p.name: p.read_text() for p in paths}
+    files |= build_files(plan.name)
+    report = {"generator": f"tinyc {__version__}", "name": plan.name, "source": source, "board": board_id,
+              "quant": plan.scheme.tag, "files": sorted([*files, "report.json"]), **plan.memory_report()}
+    files["report.json"] = json.dumps(report, indent=1) + "\n"
+    return files, report
 
 
 HOST_STORY = """

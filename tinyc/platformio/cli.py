@@ -21,11 +21,17 @@ from tinyc.errors import InputError
               help="Then build the board's <board>-qemu environment (offline; emulated boards only).")
 @click.option("--run", "run_", is_flag=True,
               help="Then build the <board>-qemu environment and run it in QEMU (emulated boards only).")
+@click.option("--tokenizer", "tokenizer_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Language-model checkpoints (.bin): tokenizer.bin, needed to print text.")
+@click.option("--prompt", default="", help="Language-model checkpoints: text to start from (after BOS).")
+@click.option("--steps", default=256, show_default=True, type=int,
+              help="Language-model checkpoints: positions to run (greedy, int8), prompt included.")
 @click.option("--setup-only", is_flag=True,
               help="Only prepare tinyc's PlatformIO core folder and print the shell lines that make `pio` "
                    "use it: eval \"$(tinyc firmware --setup-only)\".")
 def firmware(model: Path | None, board: str | None, out_dir: Path | None, inputs_path: Path | None,
-             name: str | None, build: bool, run_: bool, setup_only: bool) -> None:
+             name: str | None, build: bool, run_: bool, tokenizer_path: Path | None, prompt: str, steps: int,
+             setup_only: bool) -> None:
     """Write a PlatformIO project that runs MODEL on a board and prints its outputs and time per inference.
 
     The project has the board's real environment (the default: `pio run -t upload` with the board and
@@ -50,9 +56,20 @@ def firmware(model: Path | None, board: str | None, out_dir: Path | None, inputs
         flag = "--run" if run_ else "--build"
         raise InputError(f"{flag}: {board} is generate only (not emulated here); with the board and internet, "
                          f"build it with: python -m tinyc.platformio run -d {out_dir} -e {board}")
-    project = create_firmware(model, board, out_dir, inputs=inputs_path, name=name)
-    click.echo(f"{out_dir}: PlatformIO project for {project.name} on {project.board.id} "
-               f"(default environment {project.default_env}, {project.num_inputs} input(s))")
+    from tinyc.llm.library import is_checkpoint
+
+    if is_checkpoint(model):
+        from tinyc.platformio.llm_project import create_llm_firmware
+
+        if tokenizer_path is None:
+            raise InputError(f"{model} is a language-model checkpoint: give its --tokenizer")
+        project = create_llm_firmware(model, board, out_dir, tokenizer_path, prompt=prompt, steps=steps)
+        click.echo(f"{out_dir}: PlatformIO project for the language model {model.name} on {project.board.id} "
+                   f"(default environment {project.default_env}, {steps} steps)")
+    else:
+        project = create_firmware(model, board, out_dir, inputs=inputs_path, name=name)
+        click.echo(f"{out_dir}: PlatformIO project for {project.name} on {project.board.id} "
+                   f"(default environment {project.default_env}, {project.num_inputs} input(s))")
     if build or run_:
         log = build_firmware(out_dir, project.emulated_env, target="upload" if run_ else None)
         click.echo(log)

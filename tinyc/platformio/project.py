@@ -88,10 +88,20 @@ def _emulated_env(board: Board) -> list[str]:
     ]
 
 
+# [env] of a model project: the glue script, and `pio test` building src/ (app and port) with the test
+APP_ENV = (
+    f"extra_scripts = pre:{GLUE_SCRIPT}",
+    "monitor_speed = 115200",
+    "; pio test: test/test_model checks the bundled inputs' outputs; src/ (app and port) is built with it",
+    "test_build_src = yes",
+)
+
+
 def render_platformio_ini(boards: Sequence[Board], default_env: str, title: str,
-                          origin: str = "`tinyc firmware` again updates it") -> str:
+                          origin: str = "`tinyc firmware` again updates it",
+                          env_lines: Sequence[str] = APP_ENV) -> str:
     """platformio.ini for ``boards``: each board's real environment (if it has a PlatformIO board) and
-    its ``-qemu`` twin (if emulated)."""
+    its ``-qemu`` twin (if emulated); ``env_lines`` make the [env] section all share."""
     lines = [
         f"{MARKER}: {title}",
         f"; Written by tinyc: {origin}",
@@ -107,10 +117,7 @@ def render_platformio_ini(boards: Sequence[Board], default_env: str, title: str,
         f"default_envs = {default_env}",
         "",
         "[env]",
-        f"extra_scripts = pre:{GLUE_SCRIPT}",
-        "monitor_speed = 115200",
-        "; pio test: test/test_model checks the bundled inputs' outputs; src/ (app and port) is built with it",
-        "test_build_src = yes",
+        *env_lines,
         "",
     ]
     for board in boards:
@@ -147,11 +154,16 @@ def write_project_files(project: Path, boards: Sequence[Board], default: str, ti
         write_if_changed(project / "src" / INPUTS_HEADER, (source / "src" / INPUTS_HEADER).read_text())
     for name in TEST_FILES:
         write_if_changed(project / "test" / name, (source / "test" / name).read_text())
+    write_emulation(project, boards)
+
+
+def write_emulation(project: Path, boards: Sequence[Board]) -> None:
+    """The tinyc-qemu platform and the harness it links, if any of ``boards`` is emulated."""
     emulated = [b for b in boards if b.emulated]
     if emulated:
         write_platform(project / PLATFORM_DIR, emulated)
         for name in HARNESS_FILES:
-            write_if_changed(project / "harness" / name, (source / "harness" / name).read_bytes())
+            write_if_changed(project / "harness" / name, (firmware_dir() / "harness" / name).read_bytes())
 
 
 def update_repo_firmware(dest: Path | None = None) -> Path:
