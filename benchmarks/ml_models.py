@@ -57,8 +57,11 @@ def regression_target(f: np.ndarray) -> np.ndarray:
     return f[:, ACC_ENERGY].sum(axis=1).astype(np.float32)
 
 
-def models() -> dict[str, tuple[object, bool]]:
-    """name -> (unfitted scikit-learn estimator, is_classifier)."""
+BINARY = (1, 3)  # Running or Walking: the binary models' positive class
+
+
+def models() -> dict[str, tuple[object, str]]:
+    """name -> (unfitted scikit-learn estimator, "multiclass", "binary" or "regressor")."""
     from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor, RandomForestClassifier
     from sklearn.linear_model import LinearRegression, LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -69,18 +72,24 @@ def models() -> dict[str, tuple[object, bool]]:
         return make_pipeline(StandardScaler(), m)
 
     return {
-        "logistic_regression": (scaled(LogisticRegression(max_iter=2000)), True),
-        "svc_rbf": (scaled(SVC(kernel="rbf", decision_function_shape="ovo")), True),
-        "linear_svc": (LinearSVC(C=0.01, max_iter=20000), True),  # skl2onnx cannot convert it in a pipeline
-        "svc_linear": (scaled(SVC(kernel="linear", decision_function_shape="ovo")), True),
-        "svc_poly": (scaled(SVC(kernel="poly", degree=3, decision_function_shape="ovo")), True),
-        "svc_sigmoid": (scaled(SVC(kernel="sigmoid", decision_function_shape="ovo")), True),
-        "random_forest": (RandomForestClassifier(n_estimators=30, max_depth=8, random_state=SEED), True),
-        "gradient_boosting": (GradientBoostingClassifier(n_estimators=25, max_depth=3, random_state=SEED), True),
-        "linear_regression": (LinearRegression(), False),
-        "svr_rbf": (scaled(SVR(kernel="rbf", C=10.0)), False),
+        "logistic_regression": (scaled(LogisticRegression(max_iter=2000)), "multiclass"),
+        "linear_svc": (LinearSVC(C=0.01, max_iter=20000), "multiclass"),  # skl2onnx cannot convert it in a pipeline
+        "svc_linear": (scaled(SVC(kernel="linear", decision_function_shape="ovo")), "multiclass"),
+        "svc_rbf": (scaled(SVC(kernel="rbf", decision_function_shape="ovo")), "multiclass"),
+        "svc_poly": (scaled(SVC(kernel="poly", degree=3, decision_function_shape="ovo")), "multiclass"),
+        "svc_sigmoid": (scaled(SVC(kernel="sigmoid", decision_function_shape="ovo")), "multiclass"),
+        "random_forest": (RandomForestClassifier(n_estimators=30, max_depth=8, random_state=SEED), "multiclass"),
+        "gradient_boosting": (GradientBoostingClassifier(n_estimators=25, max_depth=3, random_state=SEED),
+                              "multiclass"),
+        "logistic_regression_binary": (scaled(LogisticRegression(max_iter=2000)), "binary"),
+        "svc_rbf_binary": (scaled(SVC(kernel="rbf")), "binary"),
+        "random_forest_binary": (RandomForestClassifier(n_estimators=20, max_depth=6, random_state=SEED), "binary"),
+        "gradient_boosting_binary": (GradientBoostingClassifier(n_estimators=20, max_depth=3, random_state=SEED),
+                                     "binary"),
+        "linear_regression": (LinearRegression(), "regressor"),
+        "svr_rbf": (scaled(SVR(kernel="rbf", C=10.0)), "regressor"),
         "gradient_boosting_regressor": (GradientBoostingRegressor(n_estimators=40, max_depth=3,
-                                                                  random_state=SEED), False),
+                                                                  random_state=SEED), "regressor"),
     }
 
 
@@ -89,14 +98,18 @@ def train_and_export(d: dict[str, np.ndarray], folder: Path) -> dict[str, tuple[
     from skl2onnx import to_onnx
 
     out = {}
-    for name, (model, classifier) in models().items():
+    for name, (model, kind) in models().items():
+        classifier = kind != "regressor"
         if classifier:
-            model.fit(d["train"], d["y_train"])
+            y, y_test = d["y_train"], d["y_test"]
+            if kind == "binary":
+                y, y_test = np.isin(y, BINARY).astype(np.int64), np.isin(y_test, BINARY).astype(np.int64)
+            model.fit(d["train"], y)
             x0 = d["train"][:1]
         else:
             model.fit(d["train"][:, GYRO], regression_target(d["train"]))
             x0 = d["train"][:1, GYRO]
-        score = (model.score(d["test"], d["y_test"]) if classifier
+        score = (model.score(d["test"], y_test) if classifier
                  else model.score(d["test"][:, GYRO], regression_target(d["test"])))
         path = folder / f"{name}.onnx"
         # skl2onnx's ZipMap after a one-vs-one SVC names 4 classes for 6 pair scores (onnxruntime refuses it)

@@ -67,11 +67,12 @@ def _post(c: _Converter, x: _Ctx, allowed: tuple[str, ...] = POST_TRANSFORMS) ->
     return post
 
 
-def _class_labels(c: _Converter, x: _Ctx, key: str) -> np.ndarray:
+def _class_labels(c: _Converter, x: _Ctx, key: str, binary: bool = False) -> np.ndarray:
+    """Integer class labels: 3 or more, or with `binary` (onnxruntime's binary rules implemented) 2 or more."""
     if "classlabels_strings" in x.attrs:
         raise _unsupported(c, x, "classlabels_strings; integer class labels only")
     labels = np.asarray(_ints(x, key), np.int64)
-    if labels.size < 3:
+    if labels.size < (2 if binary else 3):
         raise _unsupported(c, x, f"{labels.size} classes; binary classifiers are not supported (3 or more classes)")
     return labels
 
@@ -93,16 +94,19 @@ def _linear(c: _Converter, x: _Ctx) -> None:
     if bias.size != w.shape[0]:
         raise _fail(c, x, f"{bias.size} intercepts for {w.shape[0]} coefficient rows")
     inputs = [src, _const(c, f"{x.name}_weights", w), _const(c, f"{x.name}_bias", bias)]
-    outputs = []
+    outputs, binary = [], False
     if classifier:
-        labels = _class_labels(c, x, "classlabels_ints")
-        if labels.size != w.shape[0]:
+        labels = _class_labels(c, x, "classlabels_ints", binary=True)
+        binary = w.shape[0] == 1 and labels.size == 2
+        if labels.size != w.shape[0] and not binary:
             raise _unsupported(c, x, f"{w.shape[0]} coefficient rows for {labels.size} classes")
+        if binary and _post(c, x) not in ("NONE", "LOGISTIC"):
+            raise _unsupported(c, x, f"post_transform {shown(_post(c, x))} of a binary classifier; NONE or LOGISTIC")
         inputs.append(_const(c, f"{x.name}_labels", labels))
         outputs.append(_value(c, x.outputs[0], (n,), "int64"))
     elif int(x.attrs.get("targets", 1)) != w.shape[0]:
         raise _fail(c, x, f"targets={x.attrs.get('targets', 1)} for {w.shape[0]} coefficient rows")
-    outputs.append(_value(c, x.outputs[-1], (n, w.shape[0])))
+    outputs.append(_value(c, x.outputs[-1], (n, 2 if binary else w.shape[0])))
     c._add_node("ml_linear", x.name, inputs, outputs, {"post_transform": _post(c, x)})
 
 
@@ -125,9 +129,9 @@ def _svm(c: _Converter, x: _Ctx) -> None:
         for key in ("prob_a", "prob_b"):
             if x.attrs.get(key):
                 raise _unsupported(c, x, f"{key} (probability estimates)")
-        attrs["labels"] = _class_labels(c, x, "classlabels_ints")
+        attrs["labels"] = _class_labels(c, x, "classlabels_ints", binary=True)
         attrs["per_class"] = tuple(_ints(x, "vectors_per_class"))
-        pairs = attrs["labels"].size * (attrs["labels"].size - 1) // 2
+        pairs = max(attrs["labels"].size * (attrs["labels"].size - 1) // 2, 2)  # binary: [-score, score]
         outputs = [_value(c, x.outputs[0], (n,), "int64"), _value(c, x.outputs[1], (n, pairs))]
     else:
         if int(x.attrs.get("one_class", 0)):
@@ -176,10 +180,22 @@ def _tree_ensemble(c: _Converter, x: _Ctx) -> None:
     order = sorted(range(len(leaf_of)), key=lambda j: leaf_of[j])  # stable: each leaf's weights in model order
     leaf_first = np.searchsorted(np.asarray(sorted(leaf_of), np.int64), np.arange(count + 1)).tolist()
     base = _floats(c, x, "base_values")
+    binary = None
     if classifier:
-        labels = _class_labels(c, x, "classlabels_int64s")
+        labels = _class_labels(c, x, "classlabels_int64s", binary=True)
         n_out = labels.size
-        if base is None and any(set(l_targets[j] for j in order if leaf_of[j] == g) != set(range(n_out))
+        if n_out == 2:
+            if set(l_targets) != {0} or (base is not None and base.size > 1):
+                raise _unsupported(c, x, "a binary classifier that scores both classes (or has 2 base_values)")
+            if _post(c, x) not in ("NONE", "LOGISTIC"):
+                raise _unsupported(c, x, f"post_transform {_post(c, x)} of a binary classifier; NONE or LOGISTIC")
+            if base is None and any(leaf_first[g] == leaf_first[g + 1] for g in range(count) if not code[g]):
+                raise _unsupported(c, x, "a binary classifier with unscored leaves, without base_values")
+            binary = "positive" if l_weights.size and l_weights.min() >= 0 else "mixed"
+            if binary == "positive" and _post(c, x) != "NONE":
+                raise _unsupported(c, x, "post_transform LOGISTIC of a binary classifier with weights >= 0")
+            n_out = 1
+        elif base is None and any(set(l_targets[j] for j in order if leaf_of[j] == g) != set(range(n_out))
                                 for g in range(count) if not code[g]):
             raise _unsupported(c, x, "leaves that score only some classes, without base_values")
     else:
@@ -193,12 +209,12 @@ def _tree_ensemble(c: _Converter, x: _Ctx) -> None:
              "leaf_first": leaf_first, "targets": [l_targets[j] for j in order],
              "weights": l_weights[order] if order else l_weights, "roots": roots,
              "base": base if base is not None and base.size else None, "n_out": n_out,
-             "average": not classifier and aggregate == "AVERAGE", "post_transform": _post(c, x)}
+             "average": not classifier and aggregate == "AVERAGE", "post_transform": _post(c, x), "binary": binary}
     outputs = []
     if classifier:
         attrs["labels"] = labels
         outputs.append(_value(c, x.outputs[0], (n,), "int64"))
-    outputs.append(_value(c, x.outputs[-1], (n, n_out)))
+    outputs.append(_value(c, x.outputs[-1], (n, 2 if binary else n_out)))
     c._add_node("ml_tree_ensemble", x.name, [src], outputs, attrs)
 
 

@@ -1,5 +1,7 @@
 """ONNX-ML LinearClassifier / LinearRegressor: s[r, t] = sum_k x[r, k] * w[t, k] + b[t] (float32, k in order,
 then + b), the label (classifier) the class of the first largest raw score, then the post-transform (tinyc/ops/_ml.py).
+A binary classifier (one coefficient row, two labels) as onnxruntime: label 1 if s > 0, else label 0; the scores
+[1 - v, v] with v the post-transformed s (NONE or LOGISTIC).
 
 Inputs: x [rows, K], weights [T, K], bias [T], and for a classifier its int64 class labels [T]. Outputs: the label
 [rows] (int64) and scores [rows, T], or the regressor's values [rows, T].
@@ -34,6 +36,10 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     out = post_transform(s, p["post"])
     if "labels" not in c:
         return [out.reshape((n, *p["out_shape"]))]
+    if p["binary"]:  # onnxruntime: the label from s > 0, the scores [1 - v, v]
+        label = np.where(s[..., 0] > 0, c["labels"][1], c["labels"][0])
+        return [label.reshape((n, p["rows"])), np.concatenate([(F(1) - out).astype(F), out], axis=-1)
+                .reshape((n, *p["out_shape"]))]
     return [c["labels"][first_max(s)].reshape((n, p["rows"])), out.reshape((n, *p["out_shape"]))]
 
 
@@ -55,11 +61,15 @@ class MlLinear(OpDef):
         expect(classifier == (len(node.outputs) == 2), node, "a classifier has class labels and two outputs")
         rows = x.size // w.shape[1]
         scores = graph.tensor(node.outputs[-1])
-        expect(scores.dtype == "float32" and scores.size == rows * w.shape[0], node, "scores must be [rows, T]")
+        binary = classifier and w.shape[0] == 1
+        expect(scores.dtype == "float32" and scores.size == rows * (2 if binary else w.shape[0]), node,
+               "scores must be [rows, T] ([rows, 2] for a binary classifier)")
         if classifier:
             labels, label = graph.tensor(node.inputs[3]), graph.tensor(node.outputs[0])
-            expect(labels.is_const and labels.dtype == "int64" and labels.shape == (w.shape[0],), node,
-                   "class labels must be a constant int64 [T]")
+            expect(labels.is_const and labels.dtype == "int64" and labels.shape == (2 if binary else w.shape[0],),
+                   node, "class labels must be a constant int64 [T] (2 for one coefficient row)")
+            expect(not binary or node.attrs["post_transform"] in ("NONE", "LOGISTIC"), node,
+                   "a binary classifier takes post_transform NONE or LOGISTIC")
             expect(label.dtype == "int64" and label.size == rows, node, "the label output must be int64 [rows]")
 
     def macs(self, node: Node, graph: Graph) -> int:
@@ -68,7 +78,8 @@ class MlLinear(OpDef):
     def lower(self, node: Node, graph: Graph) -> Step:
         w = graph.tensor(node.inputs[1])
         params = {"depth": w.shape[1], "targets": w.shape[0], "rows": graph.tensor(node.inputs[0]).size // w.shape[1],
-                  "post": node.attrs["post_transform"], "out_shape": graph.tensor(node.outputs[-1]).shape}
+                  "post": node.attrs["post_transform"], "out_shape": graph.tensor(node.outputs[-1]).shape,
+                  "binary": len(node.inputs) == 4 and w.shape[0] == 1}
         consts = {"weights": w.data.astype(F), "bias": graph.tensor(node.inputs[2]).data.astype(F)}
         if len(node.inputs) == 4:
             consts["labels"] = graph.tensor(node.inputs[3]).data.astype(np.int64)

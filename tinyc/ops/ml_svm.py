@@ -6,7 +6,8 @@
 - regressor: sum_v coef[v] * K[v] in order, + rho;
 - classifier, for each class pair i < j in order: the sum over class i's vectors of coef[j - 1][v] * K[v], then
   over class j's of coef[i][v] * K[v], + rho[pair]: the pair's score; a vote for i if it is > 0, else for j. The
-  label is the first class with the most votes; the scores output holds the pair scores (post-transform NONE).
+  label is the first class with the most votes; the scores output holds the pair scores (post-transform NONE),
+  for two classes [-score, score] as onnxruntime's.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
                 votes[..., i] += total > 0
                 votes[..., j] += ~(total > 0)
     label = c["labels"][first_max(votes)]
+    if classes == 2:  # onnxruntime's binary scores
+        scores = [-scores[0], scores[0]]
     return [label.reshape((n, p["rows"])), np.stack(scores, axis=-1).reshape((n, *p["out_shape"]))]
 
 
@@ -98,8 +101,8 @@ class MlSvm(OpDef):
         v = sv.shape[0]
         if classifier:
             per = a["per_class"]
-            expect(len(per) >= 3 and sum(per) == v and min(per) >= 0, node,
-                   "vectors_per_class must split the support vectors among 3 or more classes")
+            expect(len(per) >= 2 and sum(per) == v and min(per) >= 0, node,
+                   "vectors_per_class must split the support vectors among 2 or more classes")
             expect(len(a["coef"]) == (len(per) - 1) * v and len(a["rho"]) == len(per) * (len(per) - 1) // 2
                    and len(a["labels"]) == len(per), node, "coefficients, rho or class labels of the wrong size")
         else:

@@ -5,7 +5,8 @@ node the feature x[f] is compared with the float32 threshold (mode LEQ, LT, GTE,
 to the true child where missing_value_tracks_true is set), then the true or the false child. The leaf's weights are
 added to their targets' scores in float32, tree after tree, each leaf's weights in the model's order. Then the
 scores are divided by the number of trees (AVERAGE), the base values added, for a classifier the label taken (the
-first largest score) and the post-transform applied (tinyc/ops/_ml.py).
+first largest score) and the post-transform applied (tinyc/ops/_ml.py). A binary classifier that scores one
+class follows onnxruntime's binary rules (see _binary).
 
 The frontend checks that every tree is a tree (each node reached once from its root), so the walk ends.
 Node arrays: modes int8 (0 leaf, 1..6 the comparisons, +8 missing tracks true), features / trues / falses int32,
@@ -68,10 +69,25 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
             scores = (scores / F(len(c["roots"]))).astype(F)
         if "base" in c:
             scores = (scores + c["base"]).astype(F)
+    if p["binary"]:
+        return _binary(p, c["labels"], scores[:, 0], n)
     out = post_transform(scores, p["post"]).reshape((n, *p["out_shape"]))
     if "labels" not in c:
         return [out]
     return [c["labels"][first_max(scores)].reshape((n, p["rows"])), out]
+
+
+def _binary(p: dict, labels: np.ndarray, s: np.ndarray, n: int) -> list[np.ndarray]:
+    """onnxruntime's binary case (one class scored): with every weight >= 0 ("positive") the label is 1 if
+    s > 0.5 and the scores [1 - s, s]; otherwise label 1 if s > 0 and the scores [-s, s], or with LOGISTIC
+    [logistic(-s), logistic(s)]."""
+    threshold = F(0.5) if p["binary"] == "positive" else F(0)
+    label = np.where(s > threshold, labels[1], labels[0])
+    if p["binary"] == "positive":
+        pair = [(F(1) - s).astype(F), s]
+    else:
+        pair = [post_transform(-s[:, None], p["post"])[:, 0], post_transform(s[:, None], p["post"])[:, 0]]
+    return [label.reshape((n, p["rows"])), np.stack(pair, axis=-1).reshape((n, *p["out_shape"]))]
 
 
 @register
@@ -96,13 +112,15 @@ class MlTreeEnsemble(OpDef):
         expect(len(a["features"]) == 0 or 0 <= min(a["features"]) <= max(a["features"]) < x.shape[1], node,
                "a feature index out of range")
         if len(node.outputs) == 2:
-            expect(len(a["labels"]) == a["n_out"], node, "one class label per score")
+            expect(len(a["labels"]) == (2 if a.get("binary") else a["n_out"]), node, "one class label per score")
+            expect(a.get("binary") in (None, "positive", "mixed") and (not a.get("binary") or a["n_out"] == 1), node,
+                   "a binary classifier scores one class")
 
     def lower(self, node: Node, graph: Graph) -> Step:
         a = node.attrs
         x = graph.tensor(node.inputs[0])
         params = {"depth": x.shape[1], "rows": x.shape[0], "n_out": a["n_out"], "trees": len(a["roots"]),
-                  "average": a["average"], "post": a["post_transform"],
+                  "average": a["average"], "post": a["post_transform"], "binary": a.get("binary"),
                   "out_shape": graph.tensor(node.outputs[-1]).shape}
         consts = {k: np.asarray(a[k], DTYPES.get(k, np.int32)) for k in ARRAYS if a.get(k) is not None}
         if len(node.outputs) == 2:
