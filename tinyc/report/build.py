@@ -14,8 +14,8 @@ from tinyc.report.data import Report, model_layers, quantization_snr, timeline
 from tinyc.report.html import Section, render_html
 
 MEASURED = ("instructions from the emulated board ({machine}), exact, on the all-zero input; each layer from "
-            "its kernel call to the next; the run function's own {prologue:,} instructions before the first call "
-            "are in the total only")
+            "its kernel call to the next (the next call's argument set-up included); the run function's own "
+            "{prologue:,} instructions before the first call are in the total only")
 
 
 def model_report(plan: Any, library_report: dict[str, Any], lib_dir: Path | None, name: str, board: Board,

@@ -2,8 +2,8 @@
 the harness (:func:`tinyc.targets.run_board`, which also measures flash, RAM and the stack), then the same
 ELF runs once more under ``steps_plugin.c``, which notes the instruction count at each entry of a kernel
 function inside the harness's marker window. The run function calls one kernel per layer, in the report's
-order, so layer k's instructions are from its call to the next (its argument set-up included); the run
-function's own prologue before the first call is reported apart."""
+order, so layer k's instructions are from its call to the next (the next call's argument set-up included);
+the run function's own prologue before the first call is reported apart."""
 
 from __future__ import annotations
 
