@@ -120,6 +120,7 @@ def symbol(elf: Path, function: str) -> str:
     return found[0]
 
 
+@ARM
 @BROWSER
 def test_lm_report(models_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "lm.html"
@@ -129,6 +130,7 @@ def test_lm_report(models_dir: Path, tmp_path: Path) -> None:
     seen = browse(out, tmp_path)
     assert seen["errors"] == [] and seen["layers"] == 5 * 5 + 1  # 5 layers x (qkv, attention, wo, w1/w3, w2) + cls
     assert seen["gauges"] == 2 and seen["timeline"] > 0 and seen["snr"] == 0
+    assert 'id="gauge-flash-code"' in out.read_text()  # flash and RAM from the linked image (emulated)
 
 
 def test_compile_writes_report_html_and_refusals(models_dir: Path, tmp_path: Path) -> None:

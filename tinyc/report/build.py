@@ -87,7 +87,7 @@ def report_for_model(model: Path, board_id: str, *, original: Path | None = None
     if is_checkpoint(model):
         from tinyc.report.llm import checkpoint_report
 
-        return checkpoint_report(model, board)
+        return checkpoint_report(model, board, emulate=emulate)
     plan = build_plan(model)
     name = model_name(plan)
     with tempfile.TemporaryDirectory(prefix="tinyc-report-") as tmp:

@@ -70,7 +70,7 @@ def _summary(report: Report) -> str:
     rows += [(f"flash: {k}", v) for k, v in report.flash.items()]
     rows += [(f"RAM: {k}", v) for k, v in report.ram.items()]
     if report.instructions is not None:
-        rows.append(("instructions per inference (exact, emulated)", report.instructions))
+        rows.append(("instructions per inference, or per token of an LM (exact, emulated)", report.instructions))
     if report.ms is not None:
         rows.append((f"estimated latency at {b.clock_mhz} MHz (ms, an estimate)", report.ms))
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in report.notes)

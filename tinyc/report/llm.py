@@ -10,8 +10,11 @@ from tinyc.boards import Board
 from tinyc.llm.plan import ITEM_BYTES, LlmPlan
 from tinyc.report.data import Layer, Live, Report
 
-CONTEXT_NOTE = ("llama2.c checkpoint: MACs of one step at half the context (attention grows with the position); "
-                "per-token instructions on an emulated board are measured by `tinyc generate --target BOARD`")
+CONTEXT_NOTE = ("llama2.c checkpoint: MACs of one step at half the context (attention grows with the position)")
+MEASURED = ("instructions per token: exact, from the emulated board ({machine}), the mean of the forward passes at "
+            "positions 1..100 of a greedy generation from BOS (as ANCHORS.md averages llama2.c); per component "
+            "only MACs (the decoder is one function)")
+TOKENS = 101  # positions 0..100
 
 
 def _bytes(plan: LlmPlan, key: str) -> int:
@@ -53,7 +56,9 @@ def arena_buffers(plan: LlmPlan, steps: int) -> list[Live]:
             for name, b in plan.buffers.items()]
 
 
-def checkpoint_report(model: Path, board: Board, quant: str = "int8", context: int = 256) -> Report:
+def checkpoint_report(model: Path, board: Board, quant: str = "int8", context: int = 256,
+                      emulate: bool = False) -> Report:
+    """The step's report; ``emulate`` (an emulated board): measured instructions per token, flash and RAM."""
     from tinyc.llm.checkpoint import load_checkpoint
     from tinyc.llm.plan import lower
     from tinyc.llm.quant import QuantScheme
@@ -64,4 +69,26 @@ def checkpoint_report(model: Path, board: Board, quant: str = "int8", context: i
     report = Report(model=Path(model).name, board=board, layers=layers, timeline=arena_buffers(plan, len(layers)),
                     arena_bytes=plan.arena_bytes, flash={"weights": plan.weight_bytes},
                     ram={"arena": plan.arena_bytes}, measured=False, notes=[CONTEXT_NOTE])
+    if emulate and board.emulated:
+        _measure(report, plan, board)
     return report
+
+
+def _measure(report: Report, plan: LlmPlan, board: Board) -> None:
+    from tinyc.bench.latency import board_cpi, kernel_class, latency_note
+    from tinyc.llm.measure import MEAN_TOKENS, generate_on_board
+    from tinyc.llm.model import BOS
+
+    run = generate_on_board(plan, None, [BOS], TOKENS, 0.0, 0.9, 1, board.id)
+    window = run.instructions[MEAN_TOKENS]
+    report.instructions = round(sum(window) / len(window))
+    report.flash = {"code": run.flash_code, "weights": run.flash_weights}
+    report.ram = {"static": run.ram_static, "stack": run.stack_peak}
+    report.measured = True
+    report.notes.append(MEASURED.format(machine=board.qemu.machine))
+    cpi = board_cpi(board)
+    if cpi:
+        macs = sum(layer.macs for layer in report.layers)
+        mean_cpi = sum(cpi[kernel_class(layer.kernel)] * layer.macs for layer in report.layers) / macs
+        report.ms = report.instructions * mean_cpi / (board.clock_mhz * 1e3)
+        report.notes.append(latency_note(board) + " (weighted by the components' MACs)")
