@@ -34,7 +34,7 @@ ACTIVATIONS = {"Sigmoid": "logistic", "Tanh": "tanh", "Relu": "relu"}
 NUMPY_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "Sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)), "Tanh": np.tanh, "Relu": lambda v: np.maximum(v, 0.0)}
 
-Value = str | np.ndarray  # an IR tensor (activation) or a float constant, both of shape [B, H]
+Value = str | np.ndarray  # an IR tensor (activation) or a float constant, of shape [B, n]
 
 
 class _Builder:
@@ -51,7 +51,8 @@ class _Builder:
             self.shared[key] = self.c.const(f"{self.x.name}_{key}", value)
         return self.shared[key]
 
-    def _out(self, what: str, shape: tuple[int, ...] | None = None) -> tuple[str, str]:
+    def out(self, what: str, shape: tuple[int, ...] | None = None) -> tuple[str, str]:
+        """A new float32 IR tensor (default shape [B, H]) and a node name for the node that writes it."""
         self.count += 1
         name = self.c.fresh(f"{self.x.name}_{what}")
         self.c.g.add_tensor(Tensor(name, shape or self.shape, "float32"))
@@ -79,7 +80,7 @@ class _Builder:
             if not isinstance(const, str) and not np.any(const) and (op == "add" or const is b):
                 return other
         shape = self.shape_of(a if isinstance(a, str) else b)
-        out, node = self._out(op, shape)
+        out, node = self.out(op, shape)
         self.c._add_node(op, node, [self._operand(a, f"{op}_a", shape), self._operand(b, f"{op}_b", shape)],
                          [out], {"activation": "none"})
         return out
@@ -88,7 +89,7 @@ class _Builder:
         if not isinstance(v, str):
             return NUMPY_ACTIVATIONS[kind](v.astype(np.float64)).astype(np.float32)
         op = ACTIVATIONS[kind]
-        out, node = self._out(op, self.shape_of(v))
+        out, node = self.out(op, self.shape_of(v))
         self.c._add_node(op, node, [v], [out], {"activation": "relu"} if op == "relu" else {})
         return out
 
@@ -97,7 +98,7 @@ class _Builder:
         if not isinstance(v, str):
             out = v.astype(np.float32) @ w.T.astype(np.float32)
             return out + bias if bias is not None else out
-        out, node = self._out("fc", (self.shape[0], w.shape[0]))
+        out, node = self.out("fc", (self.shape[0], w.shape[0]))
         inputs = [v, self.weights(key, w)]
         if bias is not None:
             inputs.append(self.weights(f"{key}_bias", bias))
@@ -107,14 +108,14 @@ class _Builder:
     def split(self, v: Value, sizes: list[int]) -> list[Value]:
         if not isinstance(v, str):
             return np.split(v, np.cumsum(sizes)[:-1], axis=1)
-        outs = [self._out("gate", (self.shape[0], s))[0] for s in sizes]
+        outs = [self.out("gate", (self.shape[0], s))[0] for s in sizes]
         op = "split" if len(set(sizes)) == 1 else "split_v"
         attrs = {"axis": 1} if op == "split" else {"axis": 1, "size_splits": sizes}
         self.c._add_node(op, f"{self.x.name}_split_{self.count}", [v], outs, attrs)
         return outs
 
     def reshape(self, v: Value, shape: tuple[int, ...], what: str) -> str:
-        out, node = self._out(what, shape)
+        out, node = self.out(what, shape)
         self.c._add_node("reshape", node, [self._operand(v, what, self.shape_of(v))], [out])
         return out
 
@@ -204,7 +205,7 @@ def _recurrent(c: _Converter, x: _Ctx, gates: int, defaults: list[str],
         order = range(steps) if direction == "forward" else range(steps - 1, -1, -1)
         na = len(defaults)
         for t in order:
-            xt = bld._out("xt", (1, batch, gates * hidden) if layout == 0 else (batch, 1, gates * hidden))[0]
+            xt = bld.out("xt", (1, batch, gates * hidden) if layout == 0 else (batch, 1, gates * hidden))[0]
             begin = (t, 0, 0) if layout == 0 else (0, t, 0)
             c._add_node("slice", f"{x.name}_step{d}_{t}", [xw], [xt],
                         {"begin": begin, "size": c.g.tensor(xt).shape})
@@ -229,7 +230,7 @@ def _outputs(c: _Converter, x: _Ctx, bld: _Builder, per_step: list[list[str]], l
             if dirs == 1:
                 pieces.append(ts[0])
                 continue
-            both, node = bld._out("yt2", (1, dirs, batch, hidden) if layout == 0 else (batch, 1, dirs, hidden))
+            both, node = bld.out("yt2", (1, dirs, batch, hidden) if layout == 0 else (batch, 1, dirs, hidden))
             c._add_node("concatenation", node, ts, [both], {"axis": 1 if layout == 0 else 2, "activation": "none"})
             pieces.append(both)
         y_shape = (steps, dirs, batch, hidden) if layout == 0 else (batch, steps, dirs, hidden)
