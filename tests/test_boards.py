@@ -16,7 +16,7 @@ PLATFORMIO = {
     "nucleo-f746zg": ("ststm32", "nucleo_f746zg"),
     "nucleo-f103rb": ("ststm32", "nucleo_f103rb"),
     "nucleo-f207zg": ("ststm32", "nucleo_f207zg"),
-    "nucleo-u575zi": ("ststm32", "nucleo_u575zi"),
+    "nucleo-u575zi": ("ststm32", "nucleo_u575zi_q"),  # PlatformIO's id (tests/test_platformio_boards.py)
     "rpi-pico": ("raspberrypi", "pico"),
     "nrf52840dk": ("nordicnrf52", "nrf52840_dk"),
     "esp32-c3": ("espressif32", "esp32-c3-devkitm-1"),

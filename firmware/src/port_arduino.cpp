@@ -1,4 +1,5 @@
-/* Port for the Arduino framework (raspberrypi/pico, nordicnrf52/nrf52840_dk): output on Serial at
+/* Port for the Arduino framework (raspberrypi/pico, nordicnrf52/nrf52840_dk, ststm32/nucleo_u575zi_q: on
+ * STM32duino's Nucleo variants Serial is the ST-LINK virtual COM port): output on Serial at
  * 115200 baud (`pio device monitor`), time from the DWT cycle counter on Cortex-M3/M4/M7/M33, from
  * micros() on Cortex-M0+ (which has no cycle counter). Runs every 5 s. */
 #ifdef ARDUINO
@@ -18,7 +19,7 @@ void setup() {
 }
 
 void loop() {
-    tinyc_app_run();
+    tinyc_app_main();
     delay(5000);
 }
 

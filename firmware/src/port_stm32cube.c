@@ -3,10 +3,11 @@
  * setup: cycle counts do not depend on it). Runs every 5 s.
  *
  *   NUCLEO-L4R5ZI   LPUART1 PG7/PG8 AF8 (port G needs VDDIO2)
- *   NUCLEO-F746ZG   USART3 PD8/PD9 AF7
- *   NUCLEO-H743ZI   USART3 PD8/PD9 AF7
- *   NUCLEO-U575ZI-Q USART1 PA9/PA10 AF7
+ *   NUCLEO-F746ZG   USART3 PD8/PD9 AF7 (Nucleo-144, UM1974)
+ *   NUCLEO-H743ZI   USART3 PD8/PD9 AF7 (Nucleo-144, UM1974)
+ *   NUCLEO-F207ZG   USART3 PD8/PD9 AF7 (Nucleo-144, UM1974)
  *   NUCLEO-F103RB   USART2 PA2/PA3
+ * (NUCLEO-U575ZI-Q builds with the Arduino framework: PlatformIO lists no STM32Cube for it.)
  */
 #if defined(USE_HAL_DRIVER) && !defined(ARDUINO) && !defined(TINYC_QEMU)
 #include <string.h>
@@ -20,11 +21,13 @@
 #define TINYC_TX_PIN GPIO_PIN_7
 #define TINYC_RX_PIN GPIO_PIN_8
 #define TINYC_AF GPIO_AF8_LPUART1
-#elif defined(STM32F746xx) || defined(STM32H743xx)
+#elif defined(STM32F746xx) || defined(STM32H743xx) || defined(STM32F207xx)
 #if defined(STM32F746xx)
 #include "stm32f7xx_hal.h"
-#else
+#elif defined(STM32H743xx)
 #include "stm32h7xx_hal.h"
+#else
+#include "stm32f2xx_hal.h"
 #endif
 #define TINYC_UART USART3
 #define TINYC_UART_CLK_ENABLE() __HAL_RCC_USART3_CLK_ENABLE()
@@ -33,15 +36,6 @@
 #define TINYC_TX_PIN GPIO_PIN_8
 #define TINYC_RX_PIN GPIO_PIN_9
 #define TINYC_AF GPIO_AF7_USART3
-#elif defined(STM32U575xx)
-#include "stm32u5xx_hal.h"
-#define TINYC_UART USART1
-#define TINYC_UART_CLK_ENABLE() __HAL_RCC_USART1_CLK_ENABLE()
-#define TINYC_GPIO GPIOA
-#define TINYC_GPIO_CLK_ENABLE() __HAL_RCC_GPIOA_CLK_ENABLE()
-#define TINYC_TX_PIN GPIO_PIN_9
-#define TINYC_RX_PIN GPIO_PIN_10
-#define TINYC_AF GPIO_AF7_USART1
 #elif defined(STM32F103xB)
 #include "stm32f1xx_hal.h"
 #define TINYC_UART USART2
@@ -104,7 +98,7 @@ int main(void) {
     uart_init();
     tinyc_dwt_start();
     for (;;) {
-        tinyc_app_run();
+        tinyc_app_main();
         HAL_Delay(5000);
     }
 }

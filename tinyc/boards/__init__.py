@@ -57,6 +57,7 @@ _FIELDS = {
     "qemu",
     "platformio",
     "notes",
+    "latency",  # read by tinyc.bench.latency
 }
 _QEMU_FIELDS = {"machine", "flash_origin", "ram_origin", "data_origin", "data_kib"}
 _PIO_FIELDS = {"platform", "board", "framework"}
@@ -210,7 +211,7 @@ class _Validator:
     def board(self, data: Any) -> Board:
         if not isinstance(data, dict):
             raise TinycError(f"{_shown(self.path)}: must be a YAML mapping of board fields")
-        data = self.mapping(data, "<top>", _FIELDS, optional=("notes",))
+        data = self.mapping(data, "<top>", _FIELDS, optional=("notes", "latency"))
         board_id = self.string(data["id"], "id")
         if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", board_id):  # it names files, env sections and QEMU boards
             raise self.fail("id", f"must be lower-case letters, digits, '.', '_' and '-' (got {board_id!r})")
