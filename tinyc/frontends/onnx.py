@@ -414,12 +414,12 @@ class _Converter:
 class _Ctx:
     """One ONNX node being converted: its inputs, outputs, attributes and name."""
 
-    def __init__(self, node: onnx.NodeProto, name: str, attrs: dict):
+    def __init__(self, node: onnx.NodeProto, name: str, attrs: dict, outputs: list[str] | None = None):
         self.node, self.name, self.attrs = node, name, attrs
         self.op = node.op_type
         self.dims = 2  # spatial dimensions of a windowed op's input (set by _spatial)
         self.inputs = list(node.input)
-        self.outputs = list(node.output)
+        self.outputs = list(node.output) if outputs is None else outputs
 
     def input(self, i: int) -> str:
         return self.inputs[i] if i < len(self.inputs) else ""
@@ -544,8 +544,21 @@ def _pool(ir_op: str) -> Callable[[_Converter, _Ctx], None]:
             raise _unsupported(c, x, "dilation")
         top, left, bottom, right = _window_pads(c, x, size, k, stride, (1, 1))
         include_pad = ir_op == "avg_pool2d" and x.attrs.get("count_include_pad", 0)
+        if include_pad and max(top, left, bottom, right) > 0 and not x.attrs.get("ceil_mode", 0):
+            # the padding counts: pad with zeros first, then pool without padding
+            n, ch = c.shapes[src][:2]
+            padded = c.fresh(f"{x.name}_padded")
+            c.g.add_tensor(Tensor(padded, (n, size[0] + top + bottom, size[1] + left + right, ch), "float32"))
+            c._add_node("pad", f"{x.name}_pad", [c.get(src, "nhwc")], [padded],
+                        {"pads": ((0, 0), (top, bottom), (left, right), (0, 0)), "value": 0.0})
+            out_hw = [window_out_size(size[i] + (top, left)[i] + (bottom, right)[i], k[i], stride[i], 1, 0, 0)
+                      for i in range(2)]
+            out = c.new_value(x.outputs[0], (n, ch, *out_hw) if x.dims == 2 else (n, ch, out_hw[1]), "nhwc")
+            c._add_node(ir_op, x.name, [padded], [out],
+                        {"kernel": k, "stride": stride, "pads": (0, 0, 0, 0), "activation": "none"})
+            return
         if include_pad and max(top, left, bottom, right) > 0:
-            raise _unsupported(c, x, "count_include_pad=1 with padding")
+            raise _unsupported(c, x, "count_include_pad=1 with padding and ceil_mode=1")
         out_hw = [window_out_size(size[i], k[i], stride[i], 1, (top, left)[i], (bottom, right)[i])
                   for i in range(2)]
         if x.attrs.get("ceil_mode", 0):
@@ -596,8 +609,12 @@ def _gemm(c: _Converter, x: _Ctx) -> None:
     src = _activation_input(c, x)
     b = _const_input(c, x, 1, "B operand")
     bias = _const_input(c, x, 2, "C operand")
-    if x.attrs.get("transA", 0):
-        raise _unsupported(c, x, "transA=1")
+    if x.attrs.get("transA", 0):  # A transposed first (an activation: a transpose node)
+        a_t = c.fresh(f"{x.name}_a_t")
+        c.g.add_tensor(Tensor(a_t, c.shapes[src][::-1], "float32"))
+        c._add_node("transpose", f"{x.name}_transpose_a", [c.get(src, "onnx")], [a_t], {"perm": (1, 0)})
+        c.shapes[a_t], c.vals[a_t] = c.shapes[src][::-1], {"onnx": a_t}
+        src = a_t
     shape = c.shapes[src]
     if len(shape) != 2 or b is None or b.ndim != 2:
         got = f"{list(shape)} and {None if b is None else list(b.shape)}"
@@ -609,22 +626,25 @@ def _gemm(c: _Converter, x: _Ctx) -> None:
     if bias is not None:
         beta = float(x.attrs.get("beta", 1.0))
         full = np.broadcast_to(bias.astype(np.float64) * beta, (shape[0], w.shape[0]))
-        if not np.all(full == full[:1]):
-            raise _unsupported(c, x, "a C operand that differs between rows")
+        if not np.all(full == full[:1]):  # a C that differs between rows: added after the product
+            product = c.fresh(f"{x.name}_product")
+            _fully_connected(c, _Ctx(x.node, x.name, x.attrs, [product]), src, w.astype(np.float32), None)
+            out = c.new_value(x.outputs[0], (shape[0], w.shape[0]))
+            c._add_node("add", f"{x.name}_c", [c.get(product, "onnx"), c.const(f"{x.name}_c", full)], [out],
+                        {"activation": "none"})
+            return
         row = full[0]
     _fully_connected(c, x, src, w.astype(np.float32), row)
 
 
 def _matmul(c: _Converter, x: _Ctx) -> None:
-    if x.input(0) in c.consts:
-        raise _unsupported(c, x, "a constant left operand")
-    src = _activation_input(c, x)
-    b = _const_input(c, x, 1, "right operand (a product of two activations)")
-    shape = c.shapes[src]
-    if b is None or b.ndim != 2 or len(shape) < 2 or b.shape[0] != shape[-1]:
-        raise _unsupported(c, x, f"operands {list(shape)} x {None if b is None else list(b.shape)}; "
-                                 "the right operand must be a [K, N] matrix")
-    _fully_connected(c, x, src, np.ascontiguousarray(b.T), None)
+    src, b = x.input(0), c.consts.get(x.input(1))
+    if src in c.consts or b is None or b.ndim != 2 or len(c.shapes[src]) < 2 or b.shape[0] != c.shapes[src][-1]:
+        from tinyc.frontends.onnx_ops import batch_matmul
+
+        batch_matmul(c, x)  # not an activation times a [K, N] weight matrix
+        return
+    _fully_connected(c, x, src, np.ascontiguousarray(np.asarray(b).T), None)
 
 
 def _rank_const(value: np.ndarray, rank: int, layout: str) -> np.ndarray:

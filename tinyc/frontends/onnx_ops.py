@@ -532,3 +532,76 @@ def _conv_transpose(c: _Converter, x: _Ctx) -> None:
 
 
 CONVERTERS["ConvTranspose"] = _conv_transpose
+
+
+def batch_matmul(c: _Converter, x: _Ctx) -> None:
+    """numpy.matmul of two operands (activations or constants): 1-D operands become matrices and back."""
+    a, b = x.input(0), x.input(1)
+    if a in c.consts and b in c.consts:
+        raise _unsupported(c, x, "only constant operands")
+    sa, sb = _shape_of(c, a), _shape_of(c, b)
+    if not sa or not sb or max(len(sa), len(sb)) > 5:
+        raise _unsupported(c, x, f"operands {list(sa)} x {list(sb)}")
+    ma, mb = ((1,) + sa if len(sa) == 1 else sa), (sb + (1,) if len(sb) == 1 else sb)
+    if ma[-1] != mb[-2]:
+        raise _fail(c, x, f"operands {list(sa)} x {list(sb)} do not multiply")
+    try:
+        batch = tuple(int(d) for d in np.broadcast_shapes(ma[:-2], mb[:-2]))
+    except ValueError:
+        raise _fail(c, x, f"batch dimensions of {list(sa)} and {list(sb)} do not broadcast") from None
+    ops = []
+    for name, shape, matrix in ((a, sa, ma), (b, sb, mb)):
+        ir = c.operand(name, f"{x.name}_operand")
+        ops.append(_temp(c, x, "reshape", [ir], matrix) if matrix != shape else ir)
+    full = batch + (ma[-2], mb[-1])
+    out = full[:-2] + (() if len(sa) == 1 else (ma[-2],)) + (() if len(sb) == 1 else (mb[-1],))
+    if out == full:
+        _emit(c, x, "batch_matmul", ops, out)
+    else:
+        _emit(c, x, "reshape", [_temp(c, x, "batch_matmul", ops, full)], out)
+
+
+MAX_LP = 8  # LpPool's largest p (|x| multiplied p times)
+
+
+def _lp_pool(c: _Converter, x: _Ctx) -> None:
+    """(sum over the window of |x|^p)^(1/p) for an integer p: |x| multiplied p times, a depthwise sum with a
+    kernel of ones (ONNX's zero padding adds nothing), then the root: sqrt for p = 2, exp(log(sum) / p) above."""
+    from tinyc.frontends.onnx import _pair, _spatial, _window_pads
+    from tinyc.ops._common import window_out_size
+
+    src = _input(c, x)
+    size = _spatial(c, x, src)
+    p = int(x.attrs.get("p", 2))
+    if not 1 <= p <= MAX_LP:
+        raise _unsupported(c, x, f"p={p}; only 1 to {MAX_LP}")
+    if x.attrs.get("ceil_mode", 0):
+        raise _unsupported(c, x, "ceil_mode=1")
+    k, stride, dil = _pair(c, x, "kernel_shape"), _pair(c, x, "strides"), _pair(c, x, "dilations")
+    pads = _window_pads(c, x, size, k, stride, dil)
+    n, ch = c.shapes[src][:2]
+    nhwc = (n, size[0], size[1], ch)
+    magnitude = _temp(c, x, "abs", [c.get(src, "nhwc")], nhwc)
+    powered = magnitude if p == 1 else _temp(c, x, "square", [magnitude], nhwc)
+    for _ in range(p - 2):
+        powered = _temp(c, x, "mul", [powered, magnitude], nhwc)
+    oh, ow = (window_out_size(size[i], k[i], stride[i], dil[i], pads[i], pads[i + 2]) for i in range(2))
+    attrs = {"stride": stride, "dilation": dil, "pads": pads, "activation": "none", "depth_multiplier": 1}
+    ones = c.const(f"{x.name}_ones", np.ones((1, k[0], k[1], ch), np.float32))
+    out_shape = (n, ch, oh, ow) if x.dims == 2 else (n, ch, ow)
+    if p == 1:
+        out = c.new_value(x.outputs[0], out_shape, "nhwc")
+        c._add_node("depthwise_conv2d", x.name, [powered, ones], [out], attrs)
+        return
+    total = _temp(c, x, "depthwise_conv2d", [powered, ones], (n, oh, ow, ch), attrs)
+    if p > 2:
+        total = _temp(c, x, "exp", [_temp(c, x, "div", [_temp(c, x, "log", [total], (n, oh, ow, ch)),
+                                                         _const(c, x, float(p))], (n, oh, ow, ch))], (n, oh, ow, ch))
+    out = c.new_value(x.outputs[0], out_shape, "nhwc")
+    if p > 2:
+        c._add_node("reshape", f"{x.name}_root", [total], [out])
+        return
+    c._add_node("sqrt", f"{x.name}_sqrt", [total], [out])
+
+
+CONVERTERS["LpPool"] = _lp_pool
