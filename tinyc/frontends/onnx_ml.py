@@ -3,8 +3,9 @@
 LinearClassifier / LinearRegressor -> ml_linear, SVMClassifier / SVMRegressor -> ml_svm, TreeEnsembleClassifier /
 TreeEnsembleRegressor -> ml_tree_ensemble, Scaler -> ml_scaler, Normalizer -> ml_normalizer (tinyc/ops/ml_*.py).
 ZipMap is dropped: its output is the probability tensor it reads (a [N, classes] float32 output instead of a
-sequence of maps). Labels are int64 outputs. What onnxruntime computes differently from these kernels (binary
-classifiers, SVM probability estimates, string labels, double thresholds, ...) is refused, naming the attribute.
+sequence of maps). Labels are int64 outputs; binary classifiers follow onnxruntime's rules (see the ops). What
+these kernels do not compute as onnxruntime does (SVM probability estimates, string labels, double thresholds, a
+binary tree ensemble scoring both classes, ...) is refused, naming the attribute, the node and the file.
 """
 
 from __future__ import annotations
