@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from tinyc.cli import main
+from tinyc.codegen.arduino import NO_CONTRACTION
 from tinyc.pipeline import build_plan
 from tinyc.runtime import run_plan
 
@@ -131,3 +132,25 @@ def test_host_sketch_prints_reference_bytes(models_dir: Path, library: Path, tmp
     assert printed.startswith("kws_run: 0, ")
     assert re.search(r"^output bytes ([0-9a-f]+)$", printed, re.M).group(1) == expected.tobytes().hex()
     assert f"output argmax {int(np.argmax(expected))}\n" in printed
+
+
+def test_float_model_carries_no_contraction(models_dir: Path, tmp_path: Path) -> None:
+    """Arduino compiles with GCC's default -ffp-contract=fast: the pragma in the float model's C is what
+    keeps a*b+c as two roundings (no fused VFMA/VFMS/VFNMA/VFNMS); the same C without it gets fused ones."""
+    need("arm-none-eabi-gcc", "arm-none-eabi-objdump")
+    out = tmp_path / "hw"
+    result = CliRunner().invoke(main, ["compile", str(models_dir / "zoo/tflm_hello_world_float.tflite"),
+                                       "--format", "arduino", "-o", str(out), "--name", "hw"])
+    assert result.exit_code == 0, result.output
+    source = (out / "src" / "hw.c").read_text()
+    bare = tmp_path / "bare.c"
+    bare.write_text(source.replace(NO_CONTRACTION, "", 1))
+    fused = {}
+    for label, path in (("pragma", out / "src" / "hw.c"), ("bare", bare)):
+        obj = tmp_path / f"{label}.o"
+        subprocess.run(["arm-none-eabi-gcc", *M4F, *C_FLAGS, "-I", str(out / "src"), "-c", str(path), "-o",
+                        str(obj)], check=True)
+        listing = subprocess.run(["arm-none-eabi-objdump", "-d", str(obj)], capture_output=True, text=True,
+                                 check=True).stdout
+        fused[label] = len(re.findall(r"\tvfn?m[as]\.f32", listing))
+    assert fused["pragma"] == 0 and fused["bare"] > 0, fused
