@@ -88,8 +88,8 @@ def main_(argv: list[str] | None = None) -> None:
             "(deployed / original) |", "|---|---|---|---:|---:|---:|---:|---:|---|"]
     with tempfile.TemporaryDirectory() as tmp:
         for model_name, model, original, data in datasets(Path(tmp), args.random):
-            elf, _ = build_emulated(build_plan(model), BOARD, Path(tmp) / f"fw_{model.stem}")
-            with qemu_serial(BOARD, elf) as pty:
+            image = build_emulated(build_plan(model), BOARD, Path(tmp) / f"fw_{model.stem}")
+            with qemu_serial(image) as pty:
                 for data_name, x, y in data:
                     results = {}
                     for target, extra in (("ref", []), ("host", []), (BOARD, []), (f"{BOARD} over serial",

@@ -1,6 +1,7 @@
 """The serial protocol of `tinyc validate --port` (tinyc/serial_protocol.py) and the validation firmware
 (tinyc/validate/firmware/serial_main.c), on nucleo-l4r5zi emulated by QEMU with its UART on a pseudo-terminal:
 the host opens the pty with pyserial exactly as a real board's /dev/ttyACM0 (same code, another port name).
+NUCLEO-F207ZG's own USART3 port runs on QEMU's netduino2 (an STM32F205: the same USART).
 """
 
 from __future__ import annotations
@@ -60,9 +61,9 @@ def test_frames_round_trip_and_reject_corruption() -> None:
 @pytest.fixture(scope="module")
 def kws_board(models_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     plan = build_plan(models_dir / KWS)
-    elf, model_id = build_emulated(plan, BOARD, tmp_path_factory.mktemp("fw"))
-    with qemu_serial(BOARD, elf) as pty:
-        yield plan, pty, model_id
+    image = build_emulated(plan, BOARD, tmp_path_factory.mktemp("fw"))
+    with qemu_serial(image) as pty:
+        yield plan, pty, image.model_id
 
 
 @needs_qemu
@@ -86,6 +87,21 @@ def test_board_answers_hello_runs_and_errors(kws_board) -> None:
         with pytest.raises(sp.SerialProtocolError, match="error 3 .unknown frame type."):
             sp.request(port, 0x33, b"", sp.OUTPUT)
         assert sp.run_records(port, [x[0].tobytes()], 12) == got[:1]  # the board recovered
+        assert sp.hello(port) == hello
+
+
+@needs_qemu
+def test_real_board_uart_port(models_dir: Path, tmp_path: Path) -> None:
+    """NUCLEO-F207ZG's register-level USART3 driver (serial_port_stm32f2.c), not QEMU's CMSDK UART: HELLO is
+    repeated until the USART is enabled (bytes before that are dropped by the STM32 USART), then 20 inferences."""
+    plan = build_plan(models_dir / KWS)
+    image = build_emulated(plan, "nucleo-f207zg", tmp_path, board_port=True)
+    assert image.machine == "netduino2"
+    x = np.random.default_rng(9).integers(-128, 128, (20, 1, 49, 10, 1), dtype=np.int8)
+    with qemu_serial(image) as pty, serial.serial_for_url(pty, baudrate=115200, timeout=10) as port:
+        assert sp.hello(port).model_id == image.model_id
+        got = sp.run_records(port, [r.tobytes() for r in pack_records([x])], 12)
+    assert b"".join(got) == run_model(plan, [x], "ref")[0][0].tobytes()
 
 
 @needs_qemu

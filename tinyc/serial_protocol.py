@@ -8,13 +8,16 @@ Every frame, either way:
 the CRC-32 (IEEE 802.3, as zlib.crc32) taken over type, length and payload. The host sends, the board answers
 each frame with exactly one frame:
 
-    HELLO (0x01, empty)          -> HELLO_REPLY (0x81): "TNYC", version, number of inputs, of outputs, 0,
-                                    input record bytes (u32), output record bytes (u32), model id (8 bytes)
+    HELLO (0x01, a 4-byte nonce) -> HELLO_REPLY (0x81): "TNYC", version, number of inputs, of outputs, 0,
+                                    input record bytes (u32), output record bytes (u32), model id (8 bytes),
+                                    the nonce
     RUN (0x02, one input record) -> OUTPUT (0x82, one output record)
     anything wrong               -> ERROR (0x7F): code (1 byte), then ASCII text
 
-Records are the harness's (tinyc.targets.library.record_layout): all inputs (outputs) of one inference,
-each starting at a multiple of 8 bytes. The model id is the first 8 bytes of the SHA-256 of the generated
+The host repeats HELLO (a new nonce each time) until the board answers it: bytes sent before the board's UART
+is enabled are lost (a board just reset, QEMU's STM32 USART), and a late answer to an earlier HELLO is told
+apart by its nonce. Records are the harness's (tinyc.targets.library.record_layout): all inputs (outputs) of one
+inference, each starting at a multiple of 8 bytes. The model id is the first 8 bytes of the SHA-256 of the generated
 library's .c and .h files (:func:`library_id`), so a board flashed with another model, another board's
 build or another tinyc version answers HELLO with an id that does not match: a clear error, not wrong figures.
 """
@@ -35,7 +38,7 @@ HEADER = struct.Struct("<BI")  # type, payload length
 CRC = struct.Struct("<I")
 VERSION = 1
 MAGIC = b"TNYC"
-HELLO_REPLY = struct.Struct("<4sBBBBII8s")
+HELLO_REPLY = struct.Struct("<4sBBBBII8s4s")
 
 HELLO, RUN = 0x01, 0x02
 HELLO_OK, OUTPUT, ERROR = 0x81, 0x82, 0x7F
@@ -115,11 +118,37 @@ def request(port: Port, kind: int, payload: bytes, expect: int) -> bytes:
     return answer
 
 
-def hello(port: Port) -> Hello:
-    answer = request(port, HELLO, b"", HELLO_OK)
+def hello(port: Port, tries: int = 20, wait: float = 0.5) -> Hello:
+    """The board's HELLO reply; HELLO is sent up to ``tries`` times, ``wait`` seconds apart at most (pyserial
+    ports: the read timeout is lowered to ``wait`` meanwhile)."""
+    saved = getattr(port, "timeout", None)
+    if saved is not None:
+        port.timeout = min(saved, wait)
+    try:
+        for attempt in range(tries):
+            nonce = struct.pack("<I", 0x7C000000 + attempt)
+            port.write(encode(HELLO, nonce))
+            try:
+                while True:  # skip answers to earlier HELLOs (and their errors) until this one's
+                    kind, answer = read_frame(port)
+                    if kind == HELLO_OK and answer[-4:] == nonce:
+                        return _parse_hello(answer)
+                    if kind not in (HELLO_OK, ERROR):
+                        raise SerialProtocolError(f"the board answered HELLO with a frame of type {kind:#04x}")
+            except SerialProtocolError as exc:
+                if "no answer" not in str(exc):
+                    raise
+        raise SerialProtocolError(f"no answer from the board to {tries} HELLOs; is tinyc's validation firmware "
+                                  "running on that port?")
+    finally:
+        if saved is not None:
+            port.timeout = saved
+
+
+def _parse_hello(answer: bytes) -> Hello:
     if len(answer) != HELLO_REPLY.size:
         raise SerialProtocolError(f"HELLO reply of {len(answer)} bytes, expected {HELLO_REPLY.size}")
-    magic, version, n_in, n_out, _, in_bytes, out_bytes, model_id = HELLO_REPLY.unpack(answer)
+    magic, version, n_in, n_out, _, in_bytes, out_bytes, model_id, _ = HELLO_REPLY.unpack(answer)
     if magic != MAGIC:
         raise SerialProtocolError(f"the board is not tinyc's validation firmware (magic {magic!r})")
     if version != VERSION:

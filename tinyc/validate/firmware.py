@@ -1,16 +1,20 @@
 """tinyc's validation firmware (``tinyc/validate/firmware/serial_main.c``): the model library, its glue and id
 headers, and a serial port, answering tinyc.serial_protocol. For an emulated board it is built and started in QEMU with
-the UART on a pseudo-terminal, which the host opens exactly as a real board's /dev/ttyACM0.
+the UART on a pseudo-terminal, which the host opens exactly as a real board's /dev/ttyACM0: with the machine's
+own UART (CMSDK on mps2), or with a real board's UART port on a QEMU machine that has the same UART
+(NUCLEO-F207ZG's USART3 driver on netduino2, an STM32F205).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import select
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from tinyc.boards import Board, load_board
@@ -18,10 +22,32 @@ from tinyc.errors import ToolchainError
 from tinyc.lower import Plan
 from tinyc.serial_protocol import library_id
 from tinyc.targets.library import ModelLibrary, open_library
+from tinyc.targets.toolchain import find_tool
 
 FIRMWARE = Path(__file__).parent / "firmware"
 #: QEMU machines whose first UART is a CMSDK APB UART at this address (serial_port_cmsdk.c)
 CMSDK_UART0 = {"mps2-an385": 0x40004000, "mps2-an386": 0x40004000, "mps2-an500": 0x40004000}
+
+
+@dataclass(frozen=True)
+class BoardPort:
+    """A real board's own UART port, and the QEMU machine with the same UART that runs it here."""
+
+    source: str
+    machine: str
+    flash_origin: int  # where the machine's flash is (the board's own address)
+    serial_index: int  # which -serial the UART is
+
+
+BOARD_PORTS = {"nucleo-f207zg": BoardPort("serial_port_stm32f2.c", "netduino2", 0x08000000, 2)}
+
+
+@dataclass(frozen=True)
+class SerialImage:
+    elf: Path
+    model_id: bytes
+    machine: str
+    serial_index: int
 
 
 def write_library(plan: Plan, board: Board, out_dir: Path) -> tuple[ModelLibrary, bytes]:
@@ -44,38 +70,51 @@ def write_library(plan: Plan, board: Board, out_dir: Path) -> tuple[ModelLibrary
     return lib, model_id
 
 
-def build_emulated(plan: Plan, board_id: str, folder: Path) -> tuple[Path, bytes]:
-    """The validation firmware ELF for an emulated board (UART port: the machine's CMSDK UART0) and its id."""
+def build_emulated(plan: Plan, board_id: str, folder: Path, board_port: bool = False) -> SerialImage:
+    """The validation firmware for an emulated board: with the port of the board's QEMU machine (CMSDK UART0),
+    or with ``board_port`` the real board's own UART port (BOARD_PORTS), run by a QEMU machine that has
+    the same UART."""
     from tinyc.targets.firmware import build_program
 
     board = load_board(board_id)
-    if board.qemu is None or board.qemu.machine not in CMSDK_UART0:
-        where = f"QEMU machine {board.qemu.machine}" if board.qemu else board.status
-        raise ToolchainError(f"{board.id}: the emulated validation firmware has a UART port for "
-                             f"{', '.join(sorted(CMSDK_UART0))} only, not {where}")
+    if board_port:
+        if board_id not in BOARD_PORTS:
+            raise ToolchainError(f"{board_id}: no UART port of the real board is tested here (ports for "
+                                 f"{', '.join(sorted(BOARD_PORTS))})")
+        port = BOARD_PORTS[board_id]
+        assert board.qemu is not None
+        board = dataclasses.replace(board, qemu=dataclasses.replace(board.qemu, flash_origin=port.flash_origin))
+        source, machine, index, cflags = port.source, port.machine, port.serial_index, []
+    else:
+        if board.qemu is None or board.qemu.machine not in CMSDK_UART0:
+            where = f"QEMU machine {board.qemu.machine}" if board.qemu else board.status
+            raise ToolchainError(f"{board.id}: the emulated validation firmware has a UART port for "
+                                 f"{', '.join(sorted(CMSDK_UART0))} only, not {where}")
+        source, machine, index = "serial_port_cmsdk.c", board.qemu.machine, 0
+        cflags = [f"-DTINYC_UART_BASE={CMSDK_UART0[machine]:#x}u"]
     lib, model_id = write_library(plan, board, folder)
-    elf = build_program(
-        board, lib.sources, folder / "validate.elf",
-        harness_sources=[FIRMWARE / "serial_main.c", FIRMWARE / "serial_port_cmsdk.c"],
-        includes=[folder, lib.lib_dir, FIRMWARE], cflags=[f"-DTINYC_UART_BASE={CMSDK_UART0[board.qemu.machine]:#x}u"])
-    return elf, model_id
+    elf = build_program(board, lib.sources, folder / "validate.elf",
+                        harness_sources=[FIRMWARE / "serial_main.c", FIRMWARE / source],
+                        includes=[folder, lib.lib_dir, FIRMWARE], cflags=cflags)
+    return SerialImage(elf, model_id, machine, index)
 
 
 @contextlib.contextmanager
-def qemu_serial(board_id: str, elf: Path, timeout: float = 20.0) -> Iterator[str]:
-    """Run ``elf`` on the board's QEMU machine with its UART0 on a pseudo-terminal; yields the pty's path."""
-    from tinyc.targets.qemu import qemu_command
-
-    board = load_board(board_id)
-    cmd = qemu_command(board, elf, elf.with_suffix(".semihost.txt"))
-    cmd[cmd.index("-serial") + 1] = "pty"
+def qemu_serial(image: SerialImage, timeout: float = 20.0) -> Iterator[str]:
+    """Run the firmware in QEMU with its UART on a pseudo-terminal (semihosting, for a fault message, to a file
+    beside the ELF); yields the pty's path."""
+    cmd = [find_tool("qemu-system-arm"), "-M", image.machine, "-display", "none", "-monitor", "none",
+           *["-serial", "null"] * image.serial_index, "-serial", "pty",
+           "-chardev", f"file,id=semihost,path={str(image.elf.with_suffix('.semihost.txt')).replace(',', ',,')}",
+           "-semihosting-config", "enable=on,target=native,chardev=semihost", "-kernel", str(image.elf)]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         assert proc.stdout is not None
         seen, deadline = b"", time.monotonic() + timeout
         while (found := re.search(rb"char device redirected to (\S+)", seen)) is None:
             if time.monotonic() > deadline or proc.poll() is not None:
-                raise ToolchainError(f"QEMU did not open a serial pty for {elf.name}: {seen.decode(errors='replace')}")
+                raise ToolchainError(f"QEMU did not open a serial pty for {image.elf.name}: "
+                                     f"{seen.decode(errors='replace')}")
             if select.select([proc.stdout], [], [], 0.2)[0]:
                 seen += proc.stdout.read1(4096)
         yield found.group(1).decode()

@@ -3,7 +3,8 @@
  *
  *   0xA5 0x5A | type | length (u32 LE) | payload | CRC-32 (IEEE, u32 LE) of type, length and payload
  *
- *   HELLO (0x01, empty)        -> 0x81: "TNYC", version, inputs, outputs, 0, input bytes, output bytes, model id
+ *   HELLO (0x01, 4-byte nonce) -> 0x81: "TNYC", version, inputs, outputs, 0, input bytes, output bytes, model id,
+ *                                 the nonce
  *   RUN (0x02, input record)   -> 0x82: the output record
  *   anything else / corrupt    -> 0x7F: error code, text
  *
@@ -30,7 +31,10 @@
 #define E_MODEL 4u
 #define PROTOCOL_VERSION 1u
 
-static uint8_t in_record[MODEL_INPUT_SIZE] __attribute__((aligned(8)));
+#define NONCE_SIZE 4u
+#define RECORD_BYTES (MODEL_INPUT_SIZE > NONCE_SIZE ? MODEL_INPUT_SIZE : NONCE_SIZE)
+
+static uint8_t in_record[RECORD_BYTES] __attribute__((aligned(8))); /* a RUN's input record or a HELLO's nonce */
 static uint8_t out_record[MODEL_OUTPUT_SIZE] __attribute__((aligned(8)));
 static const uint8_t model_id[8] = TINYC_SERIAL_MODEL_ID;
 
@@ -78,7 +82,7 @@ static void send_error(uint8_t code, const char *text) {
 
 static void send_hello(void) {
     static const char magic[4] = {'T', 'N', 'Y', 'C'};
-    frame_begin(T_HELLO_OK, 24u);
+    frame_begin(T_HELLO_OK, 24u + NONCE_SIZE);
     for (int i = 0; i < 4; i++) put((uint8_t)magic[i]);
     put(PROTOCOL_VERSION);
     put(TINYC_SERIAL_NUM_INPUTS);
@@ -87,6 +91,7 @@ static void send_hello(void) {
     put_u32(MODEL_INPUT_SIZE);
     put_u32(MODEL_OUTPUT_SIZE);
     for (int i = 0; i < 8; i++) put(model_id[i]);
+    for (uint32_t i = 0; i < NONCE_SIZE; i++) put(in_record[i]);
     frame_end();
 }
 
@@ -116,8 +121,8 @@ int main(void) {
             send_error(E_TYPE, "unknown frame type");
             continue;
         }
-        if (length != (type == T_RUN ? (uint32_t)MODEL_INPUT_SIZE : 0u)) {
-            send_error(E_LENGTH, type == T_RUN ? "RUN payload is not one input record" : "HELLO takes no payload");
+        if (length != (type == T_RUN ? (uint32_t)MODEL_INPUT_SIZE : NONCE_SIZE)) {
+            send_error(E_LENGTH, type == T_RUN ? "RUN payload is not one input record" : "HELLO takes a 4-byte nonce");
             continue;
         }
         for (uint32_t i = 0; i < length; i++) in_record[i] = get();
