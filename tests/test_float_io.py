@@ -163,3 +163,17 @@ def test_samples_with_or_without_batch_axis() -> None:
     assert as_batch(x[:, np.newaxis], shape).shape == (5, *shape)  # with it
     assert as_batch(x[0], shape).shape == (1, *shape)  # one sample without it
     assert as_batch(np.zeros((5, 28, 28)), shape) is None
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no host C compiler")
+def test_float_io_on_host_equals_ref(models_dir: Path, tmp_path: Path) -> None:
+    path = models_dir / "mlperf_tiny/kws/kws_ref_model.tflite"
+    graph = build_plan(path).graph
+    np.save(tmp_path / "x.npy", float_inputs(np.random.default_rng(5), graph.tensor(graph.inputs[0]), 20))
+    outs = {}
+    for target in ("ref", "host"):
+        r = CliRunner().invoke(main, ["run", str(path), "-i", str(tmp_path / "x.npy"), "-o",
+                                      str(tmp_path / f"{target}.npy"), "--float-io", "--target", target])
+        assert r.exit_code == 0, r.output
+        outs[target] = np.load(tmp_path / f"{target}.npy")
+    assert outs["host"].dtype == np.float32 and outs["host"].tobytes() == outs["ref"].tobytes()
