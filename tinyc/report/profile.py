@@ -19,6 +19,7 @@ from elftools.elf.sections import SymbolTableSection
 from tinyc.boards import Board
 from tinyc.errors import ToolchainError
 from tinyc.targets import MARKERS, BoardRun, run_board, symbol_addresses
+from tinyc.targets.library import HARNESS_DIR
 from tinyc.targets.qemu import qemu_command
 from tinyc.targets.toolchain import cached_build, digest, host_cc, run_tool
 
@@ -33,12 +34,13 @@ class Profile:
 
 
 def steps_plugin() -> Path:
-    cc, flags = host_cc(), ["-shared", "-fPIC", "-O2", "-Wall", "-Wextra"]
+    cc, flags = host_cc(), ["-shared", "-fPIC", "-O2", "-Wall", "-Wextra", f"-I{HARNESS_DIR}"]
+    api = (HARNESS_DIR / "qemu_plugin_api.h").read_bytes()  # the QEMU plugin API it shares with icount_plugin.c
 
     def build(folder: Path) -> None:
         run_tool([cc, *flags, "-o", folder / "libsteps.so", PLUGIN], "building the QEMU steps plugin")
 
-    return cached_build("steps-plugin", digest(cc, *flags, PLUGIN.read_bytes()), build, "libsteps.so")
+    return cached_build("steps-plugin", digest(cc, *flags, PLUGIN.read_bytes(), api), build, "libsteps.so")
 
 
 def function_addresses(elf: Path, names: set[str]) -> list[int]:

@@ -38,7 +38,8 @@ def icount_plugin() -> Path:
     def build(folder: Path) -> None:
         run_tool([cc, *flags, "-o", folder / "libicount.so", source], "building the QEMU icount plugin")
 
-    return cached_build("plugin", digest(cc, *flags, source.read_bytes()), build, "libicount.so")
+    api = (HARNESS_DIR / "qemu_plugin_api.h").read_bytes()
+    return cached_build("plugin", digest(cc, *flags, source.read_bytes(), api), build, "libicount.so")
 
 
 def _opt(value: str | Path) -> str:
