@@ -82,6 +82,7 @@ def models() -> dict[str, tuple[object, str]]:
         "gradient_boosting": (GradientBoostingClassifier(n_estimators=25, max_depth=3, random_state=SEED),
                               "multiclass"),
         "logistic_regression_binary": (scaled(LogisticRegression(max_iter=2000)), "binary"),
+        "linear_svc_binary": (LinearSVC(C=0.01, max_iter=20000), "binary"),  # + ArrayFeatureExtractor
         "svc_rbf_binary": (scaled(SVC(kernel="rbf")), "binary"),
         "random_forest_binary": (RandomForestClassifier(n_estimators=20, max_depth=6, random_state=SEED), "binary"),
         "gradient_boosting_binary": (GradientBoostingClassifier(n_estimators=20, max_depth=3, random_state=SEED),

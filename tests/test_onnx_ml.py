@@ -34,8 +34,9 @@ from tinyc.targets import run_host  # noqa: E402
 from tinyc.targets.library import pack_records, split_records  # noqa: E402
 
 MODELS = ["logistic_regression", "linear_svc", "svc_linear", "svc_rbf", "svc_poly", "svc_sigmoid", "random_forest",
-          "gradient_boosting", "logistic_regression_binary", "svc_rbf_binary", "random_forest_binary",
-          "gradient_boosting_binary", "linear_regression", "svr_rbf", "gradient_boosting_regressor"]
+          "gradient_boosting", "logistic_regression_binary", "linear_svc_binary", "svc_rbf_binary",
+          "random_forest_binary", "gradient_boosting_binary", "linear_regression", "svr_rbf",
+          "gradient_boosting_regressor"]
 # leaf sums in onnxruntime's order, no exp, no GEMM
 EXACT = {"random_forest", "random_forest_binary", "gradient_boosting_regressor"}
 RTOL = 1e-5  # relative, and of the largest |score|, as tests/test_onnx.py
@@ -69,7 +70,7 @@ def compared(sensor, exported) -> dict:  # noqa: ANN001
 
 def test_models_cover_the_ops(compared) -> None:
     ops = {n.op for plan, *_ in compared.values() for n in plan.graph.nodes}
-    assert ops == {"ml_linear", "ml_svm", "ml_tree_ensemble", "ml_scaler", "ml_normalizer"}
+    assert ops == {"ml_linear", "ml_svm", "ml_tree_ensemble", "ml_scaler", "ml_normalizer", "gather"}
     kernels = {n.attrs["kernel"] for plan, *_ in compared.values() for n in plan.graph.nodes if n.op == "ml_svm"}
     assert kernels == {"LINEAR", "RBF", "POLY", "SIGMOID"}
 

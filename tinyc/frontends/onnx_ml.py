@@ -1,7 +1,8 @@
 """ONNX-ML (ai.onnx.ml: the classic models skl2onnx writes) -> ir.Graph nodes.
 
 LinearClassifier / LinearRegressor -> ml_linear, SVMClassifier / SVMRegressor -> ml_svm, TreeEnsembleClassifier /
-TreeEnsembleRegressor -> ml_tree_ensemble, Scaler -> ml_scaler, Normalizer -> ml_normalizer (tinyc/ops/ml_*.py).
+TreeEnsembleRegressor -> ml_tree_ensemble, Scaler -> ml_scaler, Normalizer -> ml_normalizer (tinyc/ops/ml_*.py),
+ArrayFeatureExtractor with constant indices -> gather.
 ZipMap is dropped: its output is the probability tensor it reads (a [N, classes] float32 output instead of a
 sequence of maps). Labels are int64 outputs; binary classifiers follow onnxruntime's rules (see the ops). What
 these kernels do not compute as onnxruntime does (SVM probability estimates, string labels, double thresholds, a
@@ -269,6 +270,25 @@ def _normalizer(c: _Converter, x: _Ctx) -> None:
     c._add_node("ml_normalizer", x.name, [src], [_value(c, x.outputs[0], (n, k))], {"norm": norm})
 
 
+def _array_feature_extractor(c: _Converter, x: _Ctx) -> None:
+    """Y = X[..., indices] (indices flattened, each in range): a gather along the last axis. A constant X
+    looked up by run-time indices (skl2onnx's class-label lookup after ArgMax) is not supported."""
+    idx = x.input(1)
+    if x.input(0) in c.consts or idx not in c.consts:
+        raise _unsupported(c, x, "a constant X or run-time indices (a class-label lookup after ArgMax)")
+    src = _activation_input(c, x)
+    shape = c.shapes[src]
+    indices = np.asarray(c.consts[idx]).reshape(-1)
+    if not shape or indices.dtype.kind not in "iu" or indices.size == 0:
+        raise _fail(c, x, "needs a tensor input and integer indices")
+    if indices.min() < 0 or indices.max() >= shape[-1]:
+        raise _fail(c, x, f"an index is outside 0..{shape[-1] - 1}")
+    ir = c.get(src, "onnx")
+    out = _value(c, x.outputs[0], shape[:-1] + (indices.size,), c.g.tensor(ir).dtype)
+    c._add_node("gather", x.name, [ir, _const(c, f"{x.name}_indices", indices.astype(np.int64))], [out],
+                {"axis": len(shape) - 1})
+
+
 def _zipmap(c: _Converter, x: _Ctx) -> None:
     src = _activation_input(c, x)
     labels = len(x.attrs.get("classlabels_int64s", x.attrs.get("classlabels_strings", [])))
@@ -287,4 +307,5 @@ CONVERTERS: dict[str, Callable[[_Converter, _Ctx], None]] = {
     "ai.onnx.ml.Scaler": _scaler,
     "ai.onnx.ml.Normalizer": _normalizer,
     "ai.onnx.ml.ZipMap": _zipmap,
+    "ai.onnx.ml.ArrayFeatureExtractor": _array_feature_extractor,
 }
