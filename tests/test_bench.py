@@ -31,7 +31,7 @@ def row(model: str = "kws", board: str = "nucleo-l4r5zi", **changes: object) -> 
         "message": "", "macs": 1_000_000, "bit_exact": True, "compared": 21,
         "compared_with": "reference runtime", "mismatches": 0, "mismatched_inputs": [],
         "instructions": 2_000_000, "instructions_min": 1_999_000, "instructions_max": 2_001_000,
-        "instructions_vary": True, "instructions_per_mac": 2.0,
+        "instructions_vary": True, "instructions_per_mac": 2.0, "ms_estimate": 21.67,
         "flash": {"code": 10_000, "weights": 50_000, "total": 60_000},
         "ram": {"arena": 20_000, "static": 21_000, "stack_peak": 100, "io": 500, "total": 21_600},
         "compile_seconds": 0.1,
@@ -118,14 +118,14 @@ def test_baseline_document_drops_compile_time_and_keeps_other_pairs() -> None:
 
 def test_markdown_shows_every_status() -> None:
     unmeasured = {"instructions": None, "instructions_min": None, "instructions_max": None,
-                  "instructions_per_mac": None}
+                  "instructions_per_mac": None, "ms_estimate": None}
     rows = [row(), row(board="rpi-pico", bit_exact=False, mismatches=1, mismatched_inputs=[4]),
             row(board="nucleo-f103rb", status=NO_FIT, **unmeasured,
                 message="model needs 52 KiB of RAM, nucleo-f103rb has 20 KiB"),
             row(board="esp32", status=GENERATE_ONLY, message="not emulated here", **unmeasured)]
     text = render_markdown(matrix(*rows))
     assert text.startswith("# tinyc benchmark matrix\n\nRegenerate with:\n\n```sh\ntinyc bench -m kws")
-    assert "| `nucleo-l4r5zi` | cortex-m4f | yes (21/21) | 2,000,000 | 0.100% | 2.00 | 10,000 |" in text
+    assert "| `nucleo-l4r5zi` | cortex-m4f | yes (21/21) | 2,000,000 | 21.67 | 0.100% | 2.00 | 10,000 |" in text
     assert "**NO** (1 of 21 differ)" in text
     assert "`kws` on `nucleo-f103rb`: does not fit: model needs 52 KiB of RAM" in text
     assert "generate only, not emulated here" in text and "≥ 21,600" in text
