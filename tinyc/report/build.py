@@ -55,6 +55,9 @@ def model_report(plan: Any, library_report: dict[str, Any], lib_dir: Path | None
                             "needs at least (weights; arena + input/output)")
     if original is not None and data is not None:
         report.snr = quantization_snr(plan, original, data)
+        if not report.snr:
+            report.notes.append(f"quantization SNR: no layer of {Path(original).name} matches one of this model by "
+                                "tensor or node name, so none is shown")
     return report
 
 
