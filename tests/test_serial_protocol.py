@@ -1,5 +1,5 @@
 """The serial protocol of `tinyc validate --port` (tinyc/serial_protocol.py) and the validation firmware
-(tinyc/validate/firmware/serial_main.c), on nucleo-l4r5zi emulated by QEMU with its UART on a pseudo-terminal:
+(firmware/validate/serial_main.c), on nucleo-l4r5zi emulated by QEMU with its UART on a pseudo-terminal:
 the host opens the pty with pyserial exactly as a real board's /dev/ttyACM0 (same code, another port name).
 NUCLEO-F207ZG's own USART3 port runs on QEMU's netduino2 (an STM32F205: the same USART).
 """

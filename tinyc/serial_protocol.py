@@ -1,5 +1,5 @@
 """The framed serial protocol between `tinyc validate --port` and tinyc's validation firmware
-(``tinyc/validate/firmware/serial_main.c`` is the board's side; keep the two in step).
+(``firmware/validate/serial_main.c`` is the board's side; keep the two in step).
 
 Every frame, either way:
 

@@ -1,4 +1,4 @@
-"""tinyc's validation firmware (``tinyc/validate/firmware/serial_main.c``): the model library, its glue and id
+"""tinyc's validation firmware (``firmware/validate/serial_main.c``): the model library, its glue and id
 headers, and a serial port, answering tinyc.serial_protocol. For an emulated board it is built and started in QEMU with
 the UART on a pseudo-terminal, which the host opens exactly as a real board's /dev/ttyACM0: with the machine's
 own UART (CMSDK on mps2), or with a real board's UART port on a QEMU machine that has the same UART
@@ -20,11 +20,12 @@ from pathlib import Path
 from tinyc.boards import Board, load_board
 from tinyc.errors import ToolchainError
 from tinyc.lower import Plan
+from tinyc.resources import firmware_dir
 from tinyc.serial_protocol import library_id
 from tinyc.targets.library import ModelLibrary, open_library
 from tinyc.targets.toolchain import find_tool
 
-FIRMWARE = Path(__file__).parent / "firmware"
+FIRMWARE = firmware_dir() / "validate"
 #: QEMU machines whose first UART is a CMSDK APB UART at this address (serial_port_cmsdk.c)
 CMSDK_UART0 = {"mps2-an385": 0x40004000, "mps2-an386": 0x40004000, "mps2-an500": 0x40004000}
 

@@ -1,6 +1,6 @@
 /* The byte port of tinyc's validation firmware: the only board-specific part. serial_port_cmsdk.c implements it
- * for the CMSDK APB UART of QEMU's mps2 machines; on a real board implement these three functions on the UART
- * that reaches the host (e.g. the ST-LINK virtual COM port), 8N1 at any baud rate the host opens. */
+ * for the CMSDK APB UART of QEMU's mps2 machines, serial_port_stm32f2.c for NUCLEO-F207ZG's ST-LINK virtual COM
+ * port (USART3); for another board implement these three functions on the UART that reaches the host, 8N1. */
 #ifndef TINYC_SERIAL_PORT_H
 #define TINYC_SERIAL_PORT_H
 
