@@ -207,6 +207,7 @@ def _tree_ensemble(c: _Converter, x: _Ctx) -> None:
             raise _unsupported(c, x, f"aggregate_function {shown(aggregate)}; supported: SUM, AVERAGE")
     if base is not None and base.size not in (0, n_out):
         raise _fail(c, x, f"{base.size} base_values for {n_out} scores")
+    features = [f if m else 0 for f, m in zip(features, code, strict=True)]  # a leaf's is never read
     attrs = {"modes": code, "features": features, "thresholds": values, "trues": t_child, "falses": f_child,
              "leaf_first": leaf_first, "targets": [l_targets[j] for j in order],
              "weights": l_weights[order] if order else l_weights, "roots": roots,
@@ -291,9 +292,12 @@ def _array_feature_extractor(c: _Converter, x: _Ctx) -> None:
 
 def _zipmap(c: _Converter, x: _Ctx) -> None:
     src = _activation_input(c, x)
-    labels = len(x.attrs.get("classlabels_int64s", x.attrs.get("classlabels_strings", [])))
+    keys = list(x.attrs.get("classlabels_int64s", x.attrs.get("classlabels_strings", [])))
+    labels = len(keys)
     if len(c.shapes[src]) != 2 or c.shapes[src][1] != labels:
         raise _fail(c, x, f"{labels} class labels for scores of shape {list(c.shapes[src])}")
+    if len(set(keys)) != labels:  # a map would keep one score per repeated key
+        raise _unsupported(c, x, "repeated class labels")
     c.alias(x.outputs[0], src)
 
 
