@@ -37,8 +37,8 @@ def validate(model: Path, original: Path | None, data: Path | None, labels: Path
 
     \b
     tinyc validate kws_int8.tflite --original kws_float32.tflite --data x.npy --labels y.npy --target host
-    tinyc validate kws_int8.tflite --target nucleo-l4r5zi --firmware fw/   # build, flash, then:
-    tinyc validate kws_int8.tflite --original ... --data x.npy --target nucleo-l4r5zi --port /dev/ttyACM0
+    tinyc validate kws_int8.tflite --target nucleo-f207zg --firmware fw/   # build, flash, then:
+    tinyc validate kws_int8.tflite --original ... --data x.npy --target nucleo-f207zg --port /dev/ttyACM0
     """
     from tinyc.validate import render_table, write_firmware
     from tinyc.validate import validate as run
