@@ -35,7 +35,7 @@ APP_FILES = (
 )
 # what tinyc-qemu links (unity.*: under `pio test`) and the QEMU instruction-count plugin its runs load
 HARNESS_FILES = ("harness.h", "harness_start.c", "startup_arm.S", "startup_riscv.S", "unity.h", "unity.c",
-                 "icount_plugin.c")
+                 "icount_plugin.c", "qemu_plugin_api.h")
 # `pio test`: the Unity test (PlatformIO's layout) and the -qemu environments' offline runner
 TEST_FILES = ("test_model/test_main.c", "test_custom_runner.py")
 EXPECTED_HEADER = "test/test_model/tinyc_expected.h"
