@@ -54,8 +54,9 @@ def firmware(model: Path | None, board: str | None, out_dir: Path | None, inputs
 
     if (build or run_) and not load_board(board).emulated:
         flag = "--run" if run_ else "--build"
-        raise InputError(f"{flag}: {board} is generate only (not emulated here); with the board and internet, "
-                         f"build it with: python -m tinyc.platformio run -d {out_dir} -e {board}")
+        raise InputError(f"{flag}: {board} is generate only (not emulated here); write the project without "
+                         f"{flag}, then, with the board and internet: python -m tinyc.platformio run -d {out_dir} "
+                         f"-e {board}")
     from tinyc.llm.library import is_checkpoint
 
     if is_checkpoint(model):
