@@ -197,9 +197,12 @@ def _tree_ensemble(c: _Converter, x: _Ctx) -> None:
             if binary == "positive" and _post(c, x) != "NONE":
                 raise _unsupported(c, x, "post_transform LOGISTIC of a binary classifier with weights >= 0")
             n_out = 1
-        elif base is None and any(set(l_targets[j] for j in order if leaf_of[j] == g) != set(range(n_out))
-                                for g in range(count) if not code[g]):
-            raise _unsupported(c, x, "leaves that score only some classes, without base_values")
+        elif base is None:  # onnxruntime leaves a class no leaf scored out of the label
+            scored: dict[int, set[int]] = {g: set() for g in range(count) if not code[g]}
+            for g, target in zip(leaf_of, l_targets, strict=True):
+                scored[g].add(target)
+            if any(classes != set(range(n_out)) for classes in scored.values()):
+                raise _unsupported(c, x, "leaves that score only some classes, without base_values")
     else:
         n_out = int(x.attrs.get("n_targets", 1))
         aggregate = x.attrs.get("aggregate_function", "SUM")

@@ -9,8 +9,9 @@ first largest score) and the post-transform applied (tinyc/ops/_ml.py). A binary
 class follows onnxruntime's binary rules (see _binary).
 
 The frontend checks that every tree is a tree (each node reached once from its root), so the walk ends.
-Node arrays: modes int8 (0 leaf, 1..6 the comparisons, +8 missing tracks true), features / trues / falses int32,
-thresholds float32; leaf_first[n]..leaf_first[n + 1] index the (target, weight) pairs of node n.
+Node arrays: modes int8 (0 leaf, 1..6 the comparisons, +8 missing tracks true), features / trues / falses int16
+(int32 when an index needs it), thresholds float32; leaf_first[n]..leaf_first[n + 1] index the (target, weight)
+pairs of node n.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ ARRAYS = ("modes", "features", "thresholds", "trues", "falses", "leaf_first", "t
 DTYPES = {"modes": np.int8, "thresholds": F, "weights": F, "base": F}  # the others are int32
 
 
+def index_dtype(values: object) -> type:
+    """int16 for index arrays that fit (half the flash of int32), else int32."""
+    v = np.asarray(values, np.int64)
+    return np.int16 if v.size == 0 or (v.min() >= -(2**15) and v.max() < 2**15) else np.int32
+
+
 def _compare(mode: np.ndarray, v: np.ndarray, t: np.ndarray) -> np.ndarray:
     with np.errstate(**QUIET):
         tests = [v <= t, v < t, v >= t, v > t, v == t, v != t]
@@ -41,7 +48,9 @@ def _compare(mode: np.ndarray, v: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    p, c = step.params, step.consts
+    p = step.params
+    c = {k: v.astype(np.int64) if v.dtype.kind in "iu" and k not in ("modes", "labels") else v
+         for k, v in step.consts.items()}
     n = inputs[0].shape[0]
     x = np.asarray(inputs[0], F).reshape(-1, p["depth"])
     rows = np.arange(len(x))
@@ -122,7 +131,7 @@ class MlTreeEnsemble(OpDef):
         params = {"depth": x.shape[1], "rows": x.shape[0], "n_out": a["n_out"], "trees": len(a["roots"]),
                   "average": a["average"], "post": a["post_transform"], "binary": a.get("binary"),
                   "out_shape": graph.tensor(node.outputs[-1]).shape}
-        consts = {k: np.asarray(a[k], DTYPES.get(k, np.int32)) for k in ARRAYS if a.get(k) is not None}
+        consts = {k: np.asarray(a[k], DTYPES.get(k) or index_dtype(a[k])) for k in ARRAYS if a.get(k) is not None}
         if len(node.outputs) == 2:
             consts["labels"] = np.asarray(a["labels"], np.int64)
         return Step("ml_tree_ensemble", node.name, [x.name], list(node.outputs), params, consts)
