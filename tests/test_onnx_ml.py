@@ -179,3 +179,59 @@ def test_cyclic_tree_is_refused(exported, tmp_path: Path) -> None:
     onnx.save(model, str(path))
     code, err, _ = invoke("compile", path, "-o", tmp_path / "out")
     assert_one_line_error(code, err, "cycle.onnx", "tree 0")
+
+
+FUZZED = ["random_forest", "random_forest_binary", "gradient_boosting_binary", "svc_rbf", "logistic_regression",
+          "linear_svc_binary", "svr_rbf", "gradient_boosting_regressor"]
+
+
+def _mutant(model: onnx.ModelProto, rng: np.random.Generator) -> bool:
+    """One attribute value of one ai.onnx.ml node (ZipMap's keys aside) replaced by an edge case."""
+    nodes = [n for n in model.graph.node if n.domain == "ai.onnx.ml" and n.op_type != "ZipMap" and n.attribute]
+    node = nodes[int(rng.integers(len(nodes)))]
+    a = node.attribute[int(rng.integers(len(node.attribute)))]
+    if a.ints:
+        i = int(rng.integers(len(a.ints)))
+        a.ints[i] = int(rng.choice([-1, 0, 1, 2, a.ints[i] + 1, 10**6]))
+    elif a.floats:
+        a.floats[int(rng.integers(len(a.floats)))] = float(rng.choice([np.nan, np.inf, -1.0, 0.0, 1e30]))
+    elif a.strings:
+        a.strings[int(rng.integers(len(a.strings)))] = rng.choice([b"LEAF", b"BRANCH_LT", b"BRANCH_EQ", b"X"])
+    elif a.s:
+        a.s = rng.choice([b"NONE", b"LOGISTIC", b"SOFTMAX", b"RBF", b"POLY", b"L2"])
+    else:
+        return False
+    return True
+
+
+def test_mutated_models_are_refused_or_equal_onnxruntime(exported, sensor, tmp_path: Path) -> None:
+    """Never accept and differ: 120 models with one attribute value mutated (indices out of range, NaN / inf
+    weights and thresholds, other modes, kernels and post-transforms): each is refused with a TinycError or gives
+    onnxruntime's labels and scores on the 80 recordings; a model onnxruntime cannot run is refused."""
+    from tinyc.errors import TinycError
+
+    rng = np.random.default_rng(3)
+    outcomes = {"refused": 0, "equal": 0}
+    for i in range(120):
+        name = FUZZED[i % len(FUZZED)]
+        model = onnx.load(str(exported[name][0]))
+        if not _mutant(model, rng):
+            continue
+        path = tmp_path / f"mutant{i}.onnx"
+        onnx.save(model, str(path))
+        x = inputs_for(sensor, exported[name][1], probe=False)
+        try:
+            got, _ = run_model(lower(load_onnx(path)), [x.reshape(len(x), 1, -1)], "ref")
+        except TinycError:
+            outcomes["refused"] += 1
+            continue
+        want = onnxruntime_outputs(path, x)  # raises (fails the test) if onnxruntime refuses what tinyc ran
+        for g, w in zip(got, want, strict=True):
+            g = g.reshape(w.shape)
+            if w.dtype.kind == "f":
+                scale = float(np.nanmax(np.abs(np.where(np.isinf(w), 0, w)), initial=1.0))
+                np.testing.assert_allclose(g, w, rtol=RTOL, atol=RTOL * scale, equal_nan=True, err_msg=f"mutant {i}")
+            else:
+                assert np.array_equal(g, w), f"mutant {i}"
+        outcomes["equal"] += 1
+    assert outcomes["refused"] >= 20 and outcomes["equal"] >= 60, outcomes

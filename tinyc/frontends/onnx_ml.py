@@ -179,6 +179,13 @@ def _tree_ensemble(c: _Converter, x: _Ctx) -> None:
         if (t, i) not in index or code[index[(t, i)]]:
             raise _fail(c, x, f"{prefix} weight on node {i} of tree {t}, which is not a leaf")
         leaf_of.append(index[(t, i)])
+    spans: dict[int, list[int]] = {}
+    for j, g in enumerate(leaf_of):
+        first_last = spans.setdefault(g, [j, j, 0])
+        first_last[1], first_last[2] = j, first_last[2] + 1
+    if any(last - first + 1 != n for first, last, n in spans.values()):
+        # onnxruntime reads a leaf's weights as one run from its first: scattered ones would be others' weights
+        raise _unsupported(c, x, f"a leaf whose {prefix} weights are not consecutive")
     order = sorted(range(len(leaf_of)), key=lambda j: leaf_of[j])  # stable: each leaf's weights in model order
     leaf_first = np.searchsorted(np.asarray(sorted(leaf_of), np.int64), np.arange(count + 1)).tolist()
     base = _floats(c, x, "base_values")
@@ -193,7 +200,7 @@ def _tree_ensemble(c: _Converter, x: _Ctx) -> None:
                 raise _unsupported(c, x, f"post_transform {_post(c, x)} of a binary classifier; NONE or LOGISTIC")
             if base is None and any(leaf_first[g] == leaf_first[g + 1] for g in range(count) if not code[g]):
                 raise _unsupported(c, x, "a binary classifier with unscored leaves, without base_values")
-            binary = "positive" if l_weights.size and l_weights.min() >= 0 else "mixed"
+            binary = "mixed" if np.any(l_weights < 0) else "positive"  # onnxruntime: no weight < 0 (NaN is not)
             if binary == "positive" and _post(c, x) != "NONE":
                 raise _unsupported(c, x, "post_transform LOGISTIC of a binary classifier with weights >= 0")
             n_out = 1
