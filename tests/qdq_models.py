@@ -51,8 +51,8 @@ def conv_net(path: Path, seed: int = 0) -> Path:
 
 
 def single_op(path: Path, op: str, seed: int = 0) -> Path:
-    """One quantizable op on a [1, 4, 6, 6] input (Conv, MatMul after a Flatten, or Add of the input to itself
-    after a Relu), for one-requantization agreement with onnxruntime."""
+    """One quantizable op on a [1, 4, 6, 6] input (Conv, MatMul after a Flatten, Mul by a per-channel constant,
+    or Add of the input to itself after a Relu), for one-requantization agreement with onnxruntime."""
     rng = np.random.default_rng(seed)
     if op == "Conv":
         nodes = [helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[1, 1, 1, 1])]
@@ -61,6 +61,9 @@ def single_op(path: Path, op: str, seed: int = 0) -> Path:
     if op == "MatMul":
         nodes = [helper.make_node("Flatten", ["x"], ["f"]), helper.make_node("MatMul", ["f", "w"], ["y"])]
         return save(path, nodes, [1, 4, 6, 6], [1, 10], [_init("w", rng.normal(size=(144, 10)) * 0.1)])
+    if op == "Mul":  # by a per-channel constant (a Keras batch normalization's scale)
+        nodes = [helper.make_node("Mul", ["x", "m"], ["y"])]
+        return save(path, nodes, [1, 4, 6, 6], [1, 4, 6, 6], [_init("m", rng.uniform(0.5, 2.0, size=(4, 1, 1)))])
     nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Add", ["x", "r"], ["y"])]
     return save(path, nodes, [1, 4, 6, 6], [1, 4, 6, 6], [])
 

@@ -66,11 +66,14 @@ def test_conv_net_agrees_with_onnxruntime(quantized: dict, inputs: np.ndarray, v
     assert np.array_equal(got.argmax(1), ref.argmax(1))
 
 
-@pytest.mark.parametrize("op", ["Conv", "MatMul", "Add"])
+@pytest.mark.parametrize("op", ["Conv", "MatMul", "Mul", "Add"])
 @pytest.mark.parametrize("variant", [("QDQ", True, "int8"), ("QOperator", False, "uint8")], ids=variant_id)
 def test_one_requantization_within_1_lsb(tmp_path: Path, op: str, variant: tuple) -> None:
     x = np.random.default_rng(3).normal(size=(500, 4, 6, 6)).astype(np.float32)
     path = ort_quantize(single_op(tmp_path / f"{op}.onnx", op), tmp_path / "q.onnx", x[:32], *variant)
+    graph = load_onnx(path)
+    int8_ops = {n.op for n in graph.nodes if graph.tensor(n.outputs[0]).dtype == "int8"}
+    assert {"Conv": "conv2d", "MatMul": "fully_connected", "Mul": "mul", "Add": "add"}[op] in int8_ops, int8_ops
     diff = lsb_diff(ref_run(path, x), ort_run(path, x).reshape(500, -1), output_scale(path))
     assert diff.max() <= 1
     assert np.mean(diff == 0) > 0.9

@@ -2,13 +2,13 @@
 
 Both forms are read as the QDQ form: QuantizeLinear becomes a `quantize` node (float32 -> int8),
 DequantizeLinear of an activation a `dequantize` node, and QLinearConv / QLinearMatMul / QGemm / QLinearAdd /
-QLinearGlobalAveragePool / QLinearSoftmax a dequantize -> float op -> quantize chain (their float op is built
-by the float converter of tinyc.frontends.onnx). Constant DequantizeLinear (weights, biases) is folded to float
-by the frontend. `lower_quantized` then replaces each `dequantize -> op -> quantize` it can by the op's int8
-kernel (conv2d, depthwise_conv2d, fully_connected, add, relu, pools, softmax, requantize), recovering the
-int8 weights and int32 biases from the folded floats and the ONNX scales, and checking that they give back
-those floats bit for bit; what stays between a dequantize and a quantize runs in float32, as onnxruntime's
-QDQ reference semantics compute it.
+QLinearMul / QLinearGlobalAveragePool / QLinearAveragePool / QLinearSoftmax a dequantize -> float op -> quantize
+chain (the float op built by the float converter of tinyc.frontends.onnx). Constant DequantizeLinear (weights,
+biases) is folded to float by the frontend. `lower_quantized` then replaces each `dequantize -> op -> quantize`
+it can by the op's int8 kernel (conv2d, depthwise_conv2d, fully_connected, add, mul, relu, pools, mean, softmax,
+requantize), recovering the int8 weights, int32 biases and int8 constant operands from the ONNX integers and
+scales, and checking that they give back the folded floats bit for bit; what stays between a dequantize and a
+quantize (e.g. a softmax whose output scale is not TFLM's 1/256) runs in float32, as the QDQ form defines it.
 
 uint8 is mapped onto int8: values and zero points shift by 128 (the same reals); uint8 weights must have zero
 point 128 (int8 weights zero point 0), as TFLM's int8 kernels take symmetric weights. Per-channel scales are
@@ -147,7 +147,7 @@ def _qlinear(float_op: str, layout: tuple[tuple[int, int, int] | int, ...], out_
         for item in layout:
             if isinstance(item, int):
                 src = x.input(item)
-                if src in c.consts and float_op == "Add":  # a constant operand: dequantized (and folded)
+                if src in c.consts and float_op in ("Add", "Mul"):  # a constant operand: dequantized (and folded)
                     inputs.append(_dequantized_const(c, x, item, x.input(item + 1), x.input(item + 2), 0, "operand"))
                     continue
                 if not src or src in c.consts:
@@ -201,6 +201,7 @@ CONVERTERS: dict[str, Callable[[_Converter, _Ctx], None]] = {
     "com.microsoft.QGemm": _qlinear("Gemm", (0, (3, 4, 5), (6, -1, -1)), (7, 8),
                                     lambda x: 0 if x.attrs.get("transB", 0) else 1),
     "com.microsoft.QLinearAdd": _qlinear("Add", (0, 3), (6, 7)),
+    "com.microsoft.QLinearMul": _qlinear("Mul", (0, 3), (6, 7)),
     "com.microsoft.QLinearGlobalAveragePool": _qlinear("GlobalAveragePool", (0,), (3, 4)),
     "com.microsoft.QLinearAveragePool": _qlinear("AveragePool", (0,), (3, 4)),
     "com.microsoft.QLinearSoftmax": _qlinear("Softmax", (0,), (3, 4)),
@@ -329,6 +330,9 @@ def _int8_node(c: _Converter, prod: dict[str, Node], p: Node, y: str, activation
                                                                   or g.tensor(p.inputs[1]).is_const):
         operand = ins[1] if ins[1] is not None else _int8_operand(c, p)
         return Node("add", p.name, [ins[0], operand], [y], {**p.attrs, "activation": activation})
+    if (p.op == "batch_norm" and ins[0] is not None and activation == "none"
+            and not np.any(g.tensor(p.inputs[2]).data)):  # a Mul by a per-channel constant: TFLM's int8 MUL
+        return Node("mul", p.name, [ins[0], _int8_operand(c, p)], [y], {"activation": "none"})
     if ins and ins[0] is not None and activation == "none":
         xq = g.tensor(ins[0]).quant
         if ((p.op in SAME_QUANT_OPS and _same(xq, yq)) or (p.op in FIXED_OUTPUT and _same(yq, FIXED_OUTPUT[p.op]))
@@ -346,13 +350,13 @@ def _global(g: Graph, p: Node, x: str) -> bool:
 
 
 def _int8_operand(c: _Converter, p: Node) -> str:
-    """The constant operand of add node p as int8 at its ONNX quantization (checked against the folded floats)."""
+    """The constant operand of add / mul node p as int8 at its ONNX quantization (checked against the folded floats)."""
     g = c.g
     f = g.tensor(p.inputs[1])
     node = _onnx_node(c, p.name)
     if node is None:
         raise ModelError(f"{c.path}: node '{p.name}' ({p.op}): no ONNX node of that name to read its quantization")
-    if node.op_type == "QLinearAdd":
+    if node.op_type in ("QLinearAdd", "QLinearMul"):
         i = 0 if node.input[0] in c.consts else 3
         scale, zp = node.input[i + 1], node.input[i + 2]
     else:
