@@ -226,11 +226,8 @@ class _Converter:
         self.vals[v.name] = {"onnx": v.name}
 
     def _output(self, name: str) -> str:
-        if name in self.consts:  # folded (Shape, Size, ConstantOfShape, Range): the output is a copy of it
-            src = self.typed_const(f"{name}_value", self.consts[name])
-            self.g.add_tensor(Tensor(name, self.g.tensor(src).shape, self.g.tensor(src).dtype))
-            self._add_node("reshape", f"{name}_copy", [src], [name])
-            return name
+        if name in self.consts:
+            raise ModelError(f"{self.path}: graph output '{shown(name)}' is a constant; there is nothing to compute")
         if name not in self.vals:
             raise ModelError(f"{self.path}: graph output '{shown(name)}' is never produced")
         ir = self.get(name, "onnx")

@@ -48,7 +48,7 @@ def run_plan(plan: Plan, inputs: list[np.ndarray], keep_all: bool = False,
         values.update(zip(step.outputs, outs[:n_out], strict=True))
         state.update(zip((s.name for s in step.state), outs[n_out:], strict=True))
         if not keep_all:
-            for name in step.inputs:
+            for name in dict.fromkeys(step.inputs):  # a step may read one tensor twice (x * x)
                 if last_use.get(name) == i and name not in graph.outputs:
                     del values[name]
     return values if keep_all else {name: values[name] for name in graph.outputs}
