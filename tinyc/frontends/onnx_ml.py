@@ -109,7 +109,8 @@ def _linear(c: _Converter, x: _Ctx) -> None:
     elif int(x.attrs.get("targets", 1)) != w.shape[0]:
         raise _fail(c, x, f"targets={x.attrs.get('targets', 1)} for {w.shape[0]} coefficient rows")
     outputs.append(_value(c, x.outputs[-1], (n, 2 if binary else w.shape[0])))
-    c._add_node("ml_linear", x.name, inputs, outputs, {"post_transform": _post(c, x)})
+    post = _post(c, x) if classifier else _post(c, x, ("NONE",))  # as for tree regressors
+    c._add_node("ml_linear", x.name, inputs, outputs, {"post_transform": post})
 
 
 def _svm(c: _Converter, x: _Ctx) -> None:
@@ -222,7 +223,9 @@ def _tree_ensemble(c: _Converter, x: _Ctx) -> None:
              "leaf_first": leaf_first, "targets": [l_targets[j] for j in order],
              "weights": l_weights[order] if order else l_weights, "roots": roots,
              "base": base if base is not None and base.size else None, "n_out": n_out,
-             "average": not classifier and aggregate == "AVERAGE", "post_transform": _post(c, x), "binary": binary}
+             "average": not classifier and aggregate == "AVERAGE", "binary": binary,
+             # onnxruntime skips LOGISTIC / SOFTMAX on a single regression target: regressors take NONE only
+             "post_transform": _post(c, x) if classifier else _post(c, x, ("NONE",))}
     outputs = []
     if classifier:
         attrs["labels"] = labels
