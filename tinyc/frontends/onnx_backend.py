@@ -37,7 +37,7 @@ PARAMETER_INPUTS: dict[str, frozenset[int]] = {
         "ReduceMin": (1,), "ReduceL2": (1,), "ReduceL1": (1,), "ReduceProd": (1,), "ReduceSumSquare": (1,),
         "ReduceLogSumExp": (1,), "ReduceLogSum": (1,), "Range": (0, 1, 2), "ConstantOfShape": (0,),
         "Gather": (1,), "GatherElements": (1,), "GatherND": (1,), "Where": (0,), "Compress": (1,),
-        "OneHot": (0, 1, 2), "Trilu": (1,), "CumSum": (1,),
+        "OneHot": (0, 1, 2), "Trilu": (1,), "CumSum": (1,), "Pow": (1,),
         "LSTM": (1, 2, 3, 4, 5, 6, 7), "GRU": (1, 2, 3, 4, 5),  # weights, biases, lengths, initial states
     }.items()
 }

@@ -350,6 +350,9 @@ def _depth_space(c: _Converter, x: _Ctx) -> None:
     if not n:
         raise _unsupported(c, x, "a non-4-D input")
     b = int(x.attrs["blocksize"])
+    if x.attrs.get("mode", "DCR") == "CRD":
+        _crd(c, x, src, b)
+        return
     if x.attrs.get("mode", "DCR") != "DCR":  # TFLite's channel order is ONNX's DCR
         raise _unsupported(c, x, f"mode {x.attrs['mode']}")
     if x.op == "DepthToSpace":
@@ -362,6 +365,22 @@ def _depth_space(c: _Converter, x: _Ctx) -> None:
         shape, op = (n, ch * b * b, h // b, w // b), "space_to_depth"
     out = c.new_value(x.outputs[0], shape, "nhwc")
     c._add_node(op, x.name, [c.get(src, "nhwc")], [out], {"block_size": b})
+
+
+def _crd(c: _Converter, x: _Ctx, src: str, b: int) -> None:
+    """Column-row-depth order (channels split as [C', b, b]): ONNX's own reshape / transpose / reshape."""
+    n, ch, h, w = c.shapes[src]
+    if x.op == "DepthToSpace":
+        if ch % (b * b):
+            raise _fail(c, x, f"{ch} channels do not divide by blocksize {b} squared")
+        split, perm, out = (n, ch // (b * b), b, b, h, w), (0, 1, 4, 2, 5, 3), (n, ch // (b * b), h * b, w * b)
+    else:
+        if h % b or w % b:
+            raise _fail(c, x, f"{h}x{w} does not divide by blocksize {b}")
+        split, perm, out = (n, ch, h // b, b, w // b, b), (0, 1, 3, 5, 2, 4), (n, ch * b * b, h // b, w // b)
+    t = _temp(c, x, "reshape", [c.get(src, "onnx")], split)
+    t = _temp(c, x, "transpose", [t], tuple(split[p] for p in perm), {"perm": perm})
+    _emit(c, x, "reshape", [t], out)
 
 
 # --- reductions -------------------------------------------------------------------------------------------
@@ -605,3 +624,45 @@ def _lp_pool(c: _Converter, x: _Ctx) -> None:
 
 
 CONVERTERS["LpPool"] = _lp_pool
+
+
+def _pow(c: _Converter, x: _Ctx) -> None:
+    """x ** e for one constant exponent e: 1, 2 (square), 0.5 (sqrt) or a small integer (products)."""
+    src = _input(c, x)
+    e = _const_input(c, x, 1, "exponent")
+    if e is None or e.size == 0 or not np.all(e == e.reshape(-1)[0]):
+        raise _unsupported(c, x, "an exponent that differs between elements")
+    shape = c.shapes[src]
+    if tuple(np.broadcast_shapes(shape, e.shape)) != shape:
+        raise _unsupported(c, x, f"an exponent of shape {list(e.shape)} that broadcasts the input")
+    k = float(e.reshape(-1)[0])
+    ir = c.get(src, "onnx")
+    if k == 1.0:
+        c.alias(x.outputs[0], src)
+    elif k == 0.5:
+        _emit(c, x, "sqrt", [ir], shape)
+    elif k.is_integer() and 2 <= k <= MAX_LP:
+        acc = ir if k == 2 else _temp(c, x, "square", [ir], shape)
+        for _ in range(int(k) - 3):
+            acc = _temp(c, x, "mul", [acc, ir], shape)
+        _emit(c, x, "square" if k == 2 else "mul", [ir] if k == 2 else [acc, ir], shape)
+    else:
+        raise _unsupported(c, x, f"exponent {k}; only 0.5 and the integers 1 to {MAX_LP}")
+
+
+def _gelu(c: _Converter, x: _Ctx) -> None:
+    """The tanh form: 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))); the erf form has no IR op."""
+    if x.attrs.get("approximate", "none") != "tanh":
+        raise _unsupported(c, x, "approximate='none' (erf)")
+    src = _input(c, x)
+    shape = c.shapes[src]
+    ir = c.get(src, "onnx")
+    cube = _temp(c, x, "mul", [_temp(c, x, "square", [ir], shape), ir], shape)
+    inner = _temp(c, x, "add", [ir, _temp(c, x, "mul", [cube, _const(c, x, 0.044715)], shape)], shape)
+    t = _temp(c, x, "tanh", [_temp(c, x, "mul", [inner, _const(c, x, math.sqrt(2 / math.pi))], shape)], shape)
+    half_x = _temp(c, x, "mul", [ir, _const(c, x, 0.5)], shape)
+    _emit(c, x, "mul", [half_x, _temp(c, x, "add", [t, _const(c, x, 1.0)], shape)], shape)
+
+
+CONVERTERS["Pow"] = _pow
+CONVERTERS["Gelu"] = _gelu
