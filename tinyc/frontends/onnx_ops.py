@@ -37,6 +37,12 @@ def _emit(c: _Converter, x: _Ctx, op: str, inputs: list[str], shape: tuple[int, 
     return ir
 
 
+def _tensor(name: str, shape: tuple[int, ...], dtype: str = "float32"):  # noqa: ANN202
+    from tinyc.ir import Tensor
+
+    return Tensor(name, shape or (1,), dtype)
+
+
 def _temp(c: _Converter, x: _Ctx, op: str, inputs: list[str], shape: tuple[int, ...], attrs: dict | None = None,
           dtype: str = "float32") -> str:
     """An intermediate IR tensor (no ONNX name) computed by one IR node."""
@@ -487,13 +493,14 @@ def _conv_transpose(c: _Converter, x: _Ctx) -> None:
     size = _spatial(c, x, src)
     if w is None or w.ndim != x.dims + 2:
         raise _fail(c, x, f"weights must be a {x.dims + 2}-D [Cin, Cout/group, kernel...] tensor")
-    if int(x.attrs.get("group", 1)) != 1:
-        raise _unsupported(c, x, f"group={x.attrs['group']}")
+    group = int(x.attrs.get("group", 1))
     if _pair(c, x, "dilations") != (1, 1):
         raise _unsupported(c, x, "dilation")
     w = w.reshape(w.shape[:2] + (1,) * (4 - w.ndim) + w.shape[2:])
     n, cin = c.shapes[src][:2]
-    cout, k = int(w.shape[1]), (int(w.shape[2]), int(w.shape[3]))
+    if group < 1 or cin % group or w.shape[0] != cin:
+        raise _fail(c, x, f"weights {list(w.shape)} and group={group} do not fit {cin} input channels")
+    cout, k = int(w.shape[1]) * group, (int(w.shape[2]), int(w.shape[3]))
     stride = _pair(c, x, "strides")
     extra = _pair(c, x, "output_padding", 0) if x.dims == 2 else (0, int(x.attrs.get("output_padding", [0])[0]))
     full = [(size[i] - 1) * stride[i] + k[i] for i in range(2)]
@@ -518,8 +525,8 @@ def _conv_transpose(c: _Converter, x: _Ctx) -> None:
         raise _unsupported(c, x, "negative leading pads")
     grow = [max(-e, 0) for e in end]  # rows / columns past the full output: no tap reaches them, only the bias
     end = [max(e, 0) for e in end]
+    bias_late = b is not None and (any(grow) or group > 1)
     inputs = [c.get(src, "nhwc"), c.const(f"{x.name}_weights", w.transpose(1, 2, 3, 0))]
-    bias_late = b is not None and any(grow)
     if b is not None and not bias_late:
         inputs.append(c.const(f"{x.name}_bias", b.reshape(-1)))
     out_hw = [full[i] - begin[i] - end[i] + grow[i] for i in range(2)]
@@ -536,11 +543,27 @@ def _conv_transpose(c: _Converter, x: _Ctx) -> None:
                       (n, out_hw[0], out_hw[1], cout)))
     if bias_late:
         steps.append(("add", {"activation": "none"}, (n, out_hw[0], out_hw[1], cout)))
-    if not steps:
+    whole = (n, full[0], full[1], cout)
+    if group > 1:  # each group's channels on their own, side by side again
+        cin_g, cout_g = cin // group, cout // group
+        parts = [c.fresh(f"{x.name}_group{g}") for g in range(group)]
+        for name in parts:
+            c.g.add_tensor(_tensor(name, (n, size[0], size[1], cin_g)))
+        c._add_node("split", f"{x.name}_split", [inputs[0]], parts, {"axis": 3})
+        products = [_temp(c, x, "transpose_conv", [part, c.const(f"{x.name}_weights{g}", w[g * cin_g:(g + 1) * cin_g]
+                                                                   .transpose(1, 2, 3, 0))],
+                          (n, full[0], full[1], cout_g), attrs) for g, part in enumerate(parts)]
+        ir = _temp(c, x, "concatenation", products, whole, {"axis": 3, "activation": "none"})
+    elif not steps:
         out = c.new_value(x.outputs[0], onnx_shape, "nhwc")
         c._add_node("transpose_conv", x.name, inputs, [out], attrs)
         return
-    ir = _temp(c, x, "transpose_conv", inputs, (n, full[0], full[1], cout), attrs)
+    else:
+        ir = _temp(c, x, "transpose_conv", inputs, whole, attrs)
+    if not steps:
+        out = c.new_value(x.outputs[0], onnx_shape, "nhwc")
+        c._add_node("reshape", f"{x.name}_out", [ir], [out])
+        return
     for k, (op, op_attrs, shape) in enumerate(steps):
         args = [ir] + ([c.const(f"{x.name}_bias", b.reshape(-1))] if op == "add" else [])
         if k == len(steps) - 1:
