@@ -235,3 +235,29 @@ def test_mutated_models_are_refused_or_equal_onnxruntime(exported, sensor, tmp_p
                 assert np.array_equal(g, w), f"mutant {i}"
         outcomes["equal"] += 1
     assert outcomes["refused"] >= 20 and outcomes["equal"] >= 60, outcomes
+
+
+@pytest.mark.parametrize("norm", ["MAX", "L1", "L2"])
+def test_scaler_and_normalizer(sensor, tmp_path: Path, norm: str) -> None:
+    """Scaler then Normalizer (each norm), on the 80 recordings' features and 2,000 more: onnxruntime's bytes
+    (same order, no GEMM); the host C equals the reference byte for byte."""
+    k = sensor["train"].shape[1]
+    rng = np.random.default_rng(4)
+    nodes = [helper.make_node("Scaler", ["X"], ["s"], domain="ai.onnx.ml", name="scale",
+                              offset=rng.normal(0, 1, k).tolist(), scale=rng.uniform(0.1, 2, k).tolist()),
+             helper.make_node("Normalizer", ["s"], ["Y"], domain="ai.onnx.ml", name="normalize", norm=norm)]
+    graph = helper.make_graph(nodes, "scaler_normalizer",
+                              [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, k])],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, k])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 1)],
+                              ir_version=8)
+    path = tmp_path / f"normalizer_{norm}.onnx"
+    onnx.save(model, str(path))
+    x = inputs_for(sensor, True)
+    plan = plan_memory(lower(load_onnx(path)))
+    assert [n.op for n in plan.graph.nodes] == ["ml_scaler", "ml_normalizer"]
+    ref, _ = run_model(plan, [x.reshape(len(x), 1, -1)], "ref")
+    want = onnxruntime_outputs(path, x)[0]
+    assert ref[0].reshape(want.shape).tobytes() == want.tobytes()
+    host, _ = run_model(plan, [x[:80].reshape(80, 1, -1)], "host")
+    assert host[0].tobytes() == ref[0][:80].tobytes()
