@@ -35,8 +35,6 @@ def op_types() -> dict[str, str]:
 def outcome(case: ET.Element) -> str | None:
     """passed / unsupported / wrong, or None for a case outside the selection."""
     skipped = case.find("skipped")
-    if skipped is not None and skipped.get("type") == "pytest.xfail":
-        return "wrong"  # a known wrong answer (tests/test_onnx_backend.py HOST_MISCOMPILED)
     if skipped is not None:
         return "unsupported" if "unsupported:" in (skipped.get("message") or "") else None
     if case.find("failure") is not None or case.find("error") is not None:

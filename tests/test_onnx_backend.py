@@ -13,7 +13,6 @@ import unittest
 from typing import Any
 
 import onnx.backend.test
-import pytest
 
 from tinyc.errors import TinycError
 from tinyc.frontends.onnx_backend import TinycBackend, TinycRep
@@ -78,13 +77,5 @@ def _suite(backend: type[TinycBackend]) -> dict[str, type]:
     return {name: cls for name, cls in suite.test_cases.items() if name == "OnnxBackendNodeModelTest"}
 
 
-# Host-C cases whose generated C gcc 12 miscompiles at -O2 only (right at -O0, -O1 and -O3: the call of a copy
-# kernel writing the arena is dropped). Strict xfails: they count as wrong, and a fix shows up as XPASS.
-HOST_MISCOMPILED = ("test_depthtospace_example_cpu", "test_lpnormalization_default_cpu")
-
 globals().update(_suite(_Skipping))
 globals().update({f"Host{name}": cls for name, cls in _suite(_Host).items()})
-for _name in HOST_MISCOMPILED:
-    _case = getattr(HostOnnxBackendNodeModelTest, _name)  # noqa: F821 (defined by the update above)
-    setattr(HostOnnxBackendNodeModelTest, _name,  # noqa: F821
-            pytest.mark.xfail(strict=True, reason="gcc -O2 miscompiles the generated C")(_case))

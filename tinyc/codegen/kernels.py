@@ -258,9 +258,11 @@ def requant_function(mult: np.ndarray, shift: np.ndarray) -> str:
 
 
 def buffer_pointer(buf: Buffer, ctype: str, n_inputs: int, n_outputs: int) -> str:
-    """The C expression of a tensor's first element, per its planned buffer (a view sits at a byte offset)."""
+    """The C expression of a tensor's first element, per its planned buffer (a view sits at a byte offset).
+    Arena and state pointers are offsets from the run function's `arena` / `state`, the static arrays' addresses
+    hidden from the compiler (model.c.j2 says why)."""
     if buf.region == "arena":
-        return f"({ctype} *)(tinyc_arena + {buf.offset})"
+        return f"({ctype} *)(arena + {buf.offset})"
     if buf.region in ("input", "output"):
         arg = io_arg(buf.region, buf.index, n_inputs if buf.region == "input" else n_outputs)
         if not buf.offset:
@@ -268,7 +270,7 @@ def buffer_pointer(buf: Buffer, ctype: str, n_inputs: int, n_outputs: int) -> st
         const = "const " if buf.region == "input" else ""
         return f"({const}{ctype} *)(({const}uint8_t *){arg} + {buf.offset})"
     if buf.region == "state":
-        return f"({ctype} *)(tinyc_state + {buf.offset})"
+        return f"({ctype} *)(state + {buf.offset})"
     raise TinycError(f"unknown buffer region '{buf.region}'")
 
 
