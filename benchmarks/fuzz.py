@@ -532,7 +532,7 @@ def _exercise_llm(path: Path, seed: Seed, rng: random.Random) -> None:
     tok = path if seed.fmt == "tokenizer" else MODELS / LLM_TOKENIZER
     kw = {"model": ckpt, "tokenizer_path": tok, "prompt": rng.choice(PROMPTS), "steps": 3,
           "temperature": rng.choice((0.0, 0.8)), "topp": 0.9, "seed": 1, "quant": rng.choice(("f32", "int8")),
-          "group_size": 64, "target": "ref", "ids_out": None, "c_out": None}
+          "group_size": 64, "target": "ref", "ids_out": None, "c_out": None, "report_path": None}
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         generate.callback(**kw)
 

@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(gcc clang make
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm qemu-system-misc
-  gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf)
+  gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
+  chromium)  # the headless browser of tests/test_report.py
 # Debian's own Python needs its venv and headers packages; another Python (pyenv, ...) brings them
 if python3 -c 'import sys; sys.exit(0 if sys.prefix == "/usr" else 1)'; then
   DEBIAN_PACKAGES+=(python3-venv python3-dev)

@@ -20,10 +20,18 @@ def test_missing_model(tmp_path) -> None:
 
 
 def test_unknown_format(tmp_path) -> None:
+    bad = tmp_path / "junk.dat"
+    bad.write_bytes(b"\x00" * 64)
+    code, err, _ = invoke("inspect", str(bad))
+    assert_one_line_error(code, err, "junk.dat", "unknown model format")
+
+
+def test_junk_checkpoint(tmp_path) -> None:
+    """A .bin is read as a llama2.c checkpoint (it has no magic number): zeros fail its header check."""
     bad = tmp_path / "junk.bin"
     bad.write_bytes(b"\x00" * 64)
     code, err, _ = invoke("inspect", str(bad))
-    assert_one_line_error(code, err, "junk.bin", "unknown model format")
+    assert_one_line_error(code, err, "junk.bin", "header field dim is 0")
 
 
 def test_truncated_tflite(kws, tmp_path) -> None:

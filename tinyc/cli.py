@@ -64,9 +64,18 @@ MODEL = click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @MODEL
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def inspect(model: Path, as_json: bool) -> None:
-    """Show each node: op, shapes, dtypes, quantization, MACs and parameter bytes."""
+    """Show each node: op, shapes, dtypes, quantization, MACs and parameter bytes (llama2.c checkpoints:
+    dimensions, layers, weights and the generated C's memory)."""
     from tinyc.frontends import load_model
     from tinyc.inspect import render_table, summarize
+    from tinyc.llm.library import is_checkpoint
+
+    if is_checkpoint(model):
+        from tinyc.llm.inspect import render_checkpoint, summarize_checkpoint
+
+        summary = summarize_checkpoint(model)
+        click.echo(json.dumps(summary, indent=1) if as_json else render_checkpoint(summary))
+        return
 
     summary = summarize(load_model(model))
     click.echo(json.dumps(summary, indent=1) if as_json else render_table(summary))
@@ -84,19 +93,30 @@ def inspect(model: Path, as_json: bool) -> None:
               help="ref (reference runtime), host (generated C on this machine) or a board id (QEMU).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a JSON report (board targets: instructions, flash, RAM).")
-def run(model: Path, input_path: Path, output_path: Path, target: str, report_path: Path | None) -> None:
+@click.option("--float-io", is_flag=True,
+              help="Take float32 inputs and write float32 outputs, quantized / dequantized with the model's own "
+                   "scales and zero points (round to nearest, ties away from zero, as its QUANTIZE).")
+def run(model: Path, input_path: Path, output_path: Path, target: str, report_path: Path | None,
+        float_io: bool) -> None:
     """Run MODEL on inputs with the reference runtime, the generated C on the host, or an emulated board."""
     from tinyc.atomic import write_text
     from tinyc.pipeline import build_plan, check_output_path, load_inputs, run_model, save_outputs
 
     plan = build_plan(model)
     check_output_path(plan.graph, output_path)
-    batches, single = load_inputs(plan.graph, input_path)
-    outputs, report = run_model(plan, batches, target)
+    if float_io:
+        from tinyc.floatio import dequantize_outputs, load_float_inputs, quantize_inputs
+
+        floats, single = load_float_inputs(plan.graph, input_path)
+        outputs, report = run_model(plan, quantize_inputs(plan.graph, floats), target)
+        outputs = dequantize_outputs(plan.graph, outputs)
+    else:
+        batches, single = load_inputs(plan.graph, input_path)
+        outputs, report = run_model(plan, batches, target)
     save_outputs(output_path, plan.graph, outputs, single)
     if report_path is not None:
         write_text(report_path, json.dumps(report, indent=1) + "\n")
-    click.echo(f"{target}: {len(batches[0])} input(s) -> {output_path}", err=True)
+    click.echo(f"{target}: {len(outputs[0])} input(s) -> {output_path}", err=True)
 
 
 @main.command(name="compile")
@@ -111,23 +131,33 @@ def run(model: Path, input_path: Path, output_path: Path, target: str, report_pa
               help="Language-model checkpoints: positions the KV cache holds.")
 @click.option("--tokenizer", "tokenizer_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Language-model checkpoints: tokenizer.bin, so the firmware main prints text.")
+@click.option("--format", "layout", type=click.Choice(["library", "arduino"]), default="library",
+              show_default=True, help="library: flat C folder (PlatformIO library.json, CMakeLists.txt); "
+                                      "arduino: Arduino library (library.properties, src/, examples/).")
 def compile_(model: Path, board: str, out_dir: Path, name: str | None, quant: str, context: int,
-             tokenizer_path: Path | None) -> None:
+             tokenizer_path: Path | None, layout: str) -> None:
     """Write MODEL as a self-contained, heap-free C99 library for a board.
 
     For a llama2.c checkpoint (.bin) the library has a step API (one token in, logits and the next token
     out) and a main.c that prints the story over semihosting/UART.
     """
+    from tinyc.errors import InputError
     from tinyc.llm.library import compile_checkpoint, is_checkpoint
+    from tinyc.report.build import write_library_report
 
     if is_checkpoint(model):
+        if layout != "library":
+            raise InputError(f"--format {layout}: language-model checkpoints compile to the library layout only")
         r = compile_checkpoint(model, out_dir, board, quant, context, tokenizer_path, name or "model")
+        write_library_report(out_dir, board, checkpoint=model, quant=quant, context=context)
         click.echo(f"{out_dir}: {r['quant']}, context {r['context']}, {r['weights_bytes']:,} bytes of weights, "
                    f"{r['arena_bytes']:,} bytes of arena (KV cache {r['kv_cache_bytes']:,})")
         return
     from tinyc.pipeline import build_plan, compile_library
 
-    report = compile_library(build_plan(model), out_dir, board, name)
+    plan = build_plan(model)
+    report = compile_library(plan, out_dir, board, name, layout)
+    write_library_report(out_dir, board, plan, report)
     t = report["totals"]
     click.echo(f"{out_dir}: {t['macs']:,} MACs, {t['weight_bytes']:,} bytes of weights, "
                f"{t['arena_bytes']:,} bytes of arena")
@@ -135,12 +165,14 @@ def compile_(model: Path, board: str, out_dir: Path, name: str | None, quant: st
 
 @main.command()
 def boards() -> None:
-    """List the boards tinyc knows, with their cores, memories and emulation status."""
+    """List the boards tinyc knows, with their cores, memories, PlatformIO platform/board ids and emulation
+    status."""
     from tinyc.boards import all_boards
 
-    rows = [(b.id, b.core, f"{b.flash_kib} KiB", f"{b.ram_kib} KiB", f"{b.clock_mhz} MHz", b.status)
+    rows = [(b.id, b.core, f"{b.flash_kib} KiB", f"{b.ram_kib} KiB", f"{b.clock_mhz} MHz",
+             f"{b.platformio.platform}/{b.platformio.board}" if b.platformio else "-", b.status)
             for b in all_boards()]
-    head = ("board", "core", "flash", "RAM", "clock", "status")
+    head = ("board", "core", "flash", "RAM", "clock", "platformio", "status")
     widths = [max(len(r[c]) for r in [head, *rows]) for c in range(len(head))]
     for row in [head, *rows]:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
@@ -166,16 +198,22 @@ def ops(markdown: bool) -> None:
 def _register_subcommands() -> None:
     """Commands that live with their stage of the pipeline."""
     from tinyc.bench.cli import bench
+    from tinyc.ci import ci
     from tinyc.llm.cli import generate
     from tinyc.platformio.cli import firmware
     from tinyc.prune.cli import prune
     from tinyc.quant.cli import quantize
+    from tinyc.report.cli import report
+    from tinyc.validate.cli import validate
 
     main.add_command(quantize)
     main.add_command(generate)
     main.add_command(bench)
     main.add_command(prune)
     main.add_command(firmware)
+    main.add_command(report)
+    main.add_command(ci)
+    main.add_command(validate)
 
 
 _register_subcommands()

@@ -53,6 +53,8 @@ def load_samples(graph: Graph, path: str | Path) -> np.ndarray:
     parts = []
     for f in files:
         x = _read(f)
+        if x.size == 0:
+            raise InputError(f"{f}: calibration data is empty (shape {list(x.shape)})")
         batch = as_batch(x, shape)  # a leading batch axis of 1 may be left out
         if batch is None:
             raise InputError(f"{f}: calibration samples have shape {list(x.shape)}, model '{graph.name}' "
