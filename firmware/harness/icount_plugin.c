@@ -80,13 +80,10 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
     const char *path = NULL;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
-        if (strncmp(arg, "begin=", 6) == 0) {
-            begin_addr = strtoull(arg + 6, NULL, 0);
-        } else if (strncmp(arg, "end=", 4) == 0) {
-            end_addr = strtoull(arg + 4, NULL, 0);
-        } else if (strncmp(arg, "out=", 4) == 0) {
-            path = arg + 4;
-        } else if (strcmp(arg, "mode=insn") == 0) {
+        if (tinyc_plugin_window_arg(arg, &begin_addr, &end_addr, &path)) {
+            continue;
+        }
+        if (strcmp(arg, "mode=insn") == 0) {
             per_insn = true;
         } else if (strcmp(arg, "mode=tb") != 0) {
             qemu_plugin_outs("icount: unknown argument\n");
@@ -97,12 +94,5 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
         qemu_plugin_outs("icount: needs begin=, end= (distinct, non-zero) and out=\n");
         return -1;
     }
-    out = fopen(path, "w");
-    if (!out) {
-        qemu_plugin_outs("icount: cannot open the out= file\n");
-        return -1;
-    }
-    qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
-    qemu_plugin_register_atexit_cb(id, on_atexit, NULL);
-    return 0;
+    return tinyc_plugin_start(id, "icount", path, &out, on_translate, on_atexit);
 }

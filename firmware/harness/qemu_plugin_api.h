@@ -4,8 +4,12 @@
 #ifndef TINYC_QEMU_PLUGIN_API_H
 #define TINYC_QEMU_PLUGIN_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 typedef uint64_t qemu_plugin_id_t;
 typedef struct qemu_info_t qemu_info_t; /* not read */
@@ -29,5 +33,38 @@ size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
 struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb, size_t idx);
 uint64_t qemu_plugin_insn_vaddr(const struct qemu_plugin_insn *insn);
 void qemu_plugin_outs(const char *string);
+
+/* The arguments every tinyc plugin takes: begin= and end= (the marker window's addresses), out= (the file
+ * written at exit). True when arg was one of them. */
+static inline bool tinyc_plugin_window_arg(const char *arg, uint64_t *begin, uint64_t *end, const char **path)
+{
+    if (strncmp(arg, "begin=", 6) == 0) {
+        *begin = strtoull(arg + 6, NULL, 0);
+    } else if (strncmp(arg, "end=", 4) == 0) {
+        *end = strtoull(arg + 4, NULL, 0);
+    } else if (strncmp(arg, "out=", 4) == 0) {
+        *path = arg + 4;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* tinyc's plugins start the same way: open the out= file, register the translation and exit callbacks.
+ * 0, or -1 after saying "<who>: cannot open the out= file". */
+static inline int tinyc_plugin_start(qemu_plugin_id_t id, const char *who, const char *path, FILE **out,
+                                     qemu_plugin_vcpu_tb_trans_cb_t on_translate, qemu_plugin_udata_cb_t on_atexit)
+{
+    char message[64];
+    *out = fopen(path, "w");
+    if (!*out) {
+        snprintf(message, sizeof message, "%s: cannot open the out= file\n", who);
+        qemu_plugin_outs(message);
+        return -1;
+    }
+    qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
+    qemu_plugin_register_atexit_cb(id, on_atexit, NULL);
+    return 0;
+}
 
 #endif /* TINYC_QEMU_PLUGIN_API_H */

@@ -86,13 +86,10 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
     bool marks_ok = false;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
-        if (strncmp(arg, "begin=", 6) == 0) {
-            begin_addr = strtoull(arg + 6, NULL, 0);
-        } else if (strncmp(arg, "end=", 4) == 0) {
-            end_addr = strtoull(arg + 4, NULL, 0);
-        } else if (strncmp(arg, "out=", 4) == 0) {
-            path = arg + 4;
-        } else if (strncmp(arg, "marks=", 6) == 0) {
+        if (tinyc_plugin_window_arg(arg, &begin_addr, &end_addr, &path)) {
+            continue;
+        }
+        if (strncmp(arg, "marks=", 6) == 0) {
             marks_ok = parse_marks(arg + 6);
         } else {
             qemu_plugin_outs("steps: unknown argument\n");
@@ -103,12 +100,5 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
         qemu_plugin_outs("steps: needs begin=, end= (distinct, non-zero), marks=a:b:... and out=\n");
         return -1;
     }
-    out = fopen(path, "w");
-    if (!out) {
-        qemu_plugin_outs("steps: cannot open the out= file\n");
-        return -1;
-    }
-    qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
-    qemu_plugin_register_atexit_cb(id, on_atexit, NULL);
-    return 0;
+    return tinyc_plugin_start(id, "steps", path, &out, on_translate, on_atexit);
 }
