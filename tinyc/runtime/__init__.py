@@ -39,11 +39,14 @@ def run_plan(plan: Plan, inputs: list[np.ndarray], keep_all: bool = False,
             raise InputError(f"input '{name}' must be {t.dtype}{list(t.shape)} per sample, "
                              f"got {x.dtype}{list(x.shape[1:])}")
         values[name] = x
+    batch = len(inputs[0]) if inputs else 1
     if state is None:
-        state = initial_state(plan, len(inputs[0]) if inputs else 1)
+        state = initial_state(plan, batch)
     last_use = {name: i for i, step in enumerate(plan.steps) for name in step.inputs}
     for i, step in enumerate(plan.steps):
         outs = KERNELS[step.kernel](step, [values[n] for n in step.inputs] + [state[s.name] for s in step.state])
+        if not step.inputs and not step.state:  # a constant's copy gives one row: the same for every input
+            outs = [np.repeat(o, batch, axis=0) if len(o) == 1 else o for o in outs]
         n_out = len(step.outputs)
         values.update(zip(step.outputs, outs[:n_out], strict=True))
         state.update(zip((s.name for s in step.state), outs[n_out:], strict=True))
