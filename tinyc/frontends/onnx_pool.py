@@ -1,5 +1,5 @@
-"""ONNX MaxPool / AveragePool cases the 2-D NHWC pools do not take, onto POOL_ND (tinyc/ops/pool_nd.py): 3-D
-windows, dilation, MaxPool's Indices output, AveragePool's count_include_pad=1 with ceil_mode=1. The rest keeps
+"""ONNX MaxPool / AveragePool / LpPool cases the 2-D NHWC pools do not take, onto POOL_ND (tinyc/ops/pool_nd.py):
+3-D windows, dilation, MaxPool's Indices output, AveragePool's count_include_pad=1 with ceil_mode=1. The rest keeps
 the NHWC lowering of tinyc/frontends/onnx.py."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tinyc.errors import shown
+from tinyc.frontends import onnx_ops
 from tinyc.frontends.onnx import _activation_input, _Converter, _Ctx, _fail, _pool, _unsupported
 from tinyc.ops.pool_nd import DIMS, out_size
 
@@ -41,9 +42,8 @@ def _pads(c: _Converter, x: _Ctx, size: tuple[int, ...], k: tuple[int, ...], str
     return before, after
 
 
-def _generic(c: _Converter, x: _Ctx, mode: str) -> None:
-    src = _activation_input(c, x)
-    shape = c.shapes[src]
+def _window(c: _Converter, x: _Ctx, mode: str, shape: tuple[int, ...]) -> tuple[dict, tuple[int, ...]]:
+    """POOL_ND's attributes and output shape for this node's window on an input of ONNX shape `shape`."""
     dims = len(shape) - 2
     if not 1 <= dims <= DIMS:
         raise _unsupported(c, x, f"{len(shape)}-D input; only 1-D to {DIMS}-D windows are supported")
@@ -65,7 +65,12 @@ def _generic(c: _Converter, x: _Ctx, mode: str) -> None:
              "pads_end": tuple(end), "count_end": tuple(count_end),
              "count_include_pad": mode == "avg" and bool(x.attrs.get("count_include_pad", 0)),
              "storage_order": int(x.attrs.get("storage_order", 0))}
-    out_shape = (*shape[:2], *out)
+    return attrs, (*shape[:2], *out)
+
+
+def _generic(c: _Converter, x: _Ctx, mode: str) -> None:
+    src = _activation_input(c, x)
+    attrs, out_shape = _window(c, x, mode, c.shapes[src])
     outputs = [c.new_value(x.outputs[0], out_shape)]
     if len(x.outputs) > 1 and x.outputs[1]:
         outputs.append(c.new_value(x.outputs[1], out_shape, dtype="int64"))
@@ -88,5 +93,34 @@ def _pool_or_generic(ir_op: str, mode: str) -> Callable[[_Converter, _Ctx], None
     return convert
 
 
-CONVERTERS = {"MaxPool": _pool_or_generic("max_pool2d", "max"),
+def _lp_pool(c: _Converter, x: _Ctx) -> None:
+    """3-D or dilated LpPool: |x| multiplied p times, POOL_ND's window sum, then the root as onnx_ops' LpPool
+    (sqrt for p = 2, exp(log(sum) / p) above)."""
+    src = _activation_input(c, x)
+    shape = c.shapes[src]
+    dilated = any(int(d) != 1 for d in x.attrs.get("dilations", ()))
+    if len(shape) != 5 and not dilated:
+        onnx_ops._lp_pool(c, x)
+        return
+    p = int(x.attrs.get("p", 2))
+    if not 1 <= p <= onnx_ops.MAX_LP:
+        raise _unsupported(c, x, f"p={p}; only 1 to {onnx_ops.MAX_LP}")
+    attrs, out_shape = _window(c, x, "sum", shape)
+    magnitude = onnx_ops._temp(c, x, "abs", [c.get(src, "onnx")], shape)
+    powered = magnitude if p == 1 else onnx_ops._temp(c, x, "square", [magnitude], shape)
+    for _ in range(p - 2):
+        powered = onnx_ops._temp(c, x, "mul", [powered, magnitude], shape)
+    if p == 1:
+        onnx_ops._emit(c, x, "pool_nd", [powered], out_shape, attrs)
+        return
+    total = onnx_ops._temp(c, x, "pool_nd", [powered], out_shape, attrs)
+    if p == 2:
+        onnx_ops._emit(c, x, "sqrt", [total], out_shape)
+        return
+    log = onnx_ops._temp(c, x, "log", [total], out_shape)
+    onnx_ops._emit(c, x, "exp", [onnx_ops._temp(c, x, "div", [log, onnx_ops._const(c, x, float(p))], out_shape)],
+                   out_shape)
+
+
+CONVERTERS = {"LpPool": _lp_pool,"MaxPool": _pool_or_generic("max_pool2d", "max"),
               "AveragePool": _pool_or_generic("avg_pool2d", "avg")}

@@ -1,4 +1,4 @@
-"""POOL_ND: float32 max / average pooling over 1 to 3 spatial dims in ONNX's [N, C, spatial...] layout, with
+"""POOL_ND: float32 max / average / sum pooling over 1 to 3 spatial dims in ONNX's [N, C, spatial...] layout, with
 dilation, begin/end padding (the end may hold ceil_mode's extra) and, for max, ONNX MaxPool's Indices output.
 The 2-D NHWC pools cover the common cases; this one takes what they cannot (3-D windows, dilation, Indices,
 count_include_pad with ceil_mode). Shapes are padded to 3 spatial dims in front (size 1, window 1).
@@ -9,6 +9,7 @@ count_include_pad with ceil_mode). Shapes are padded to 3 spatial dims in front 
 - avg: the in-range values summed in scan order from 0, over a divisor counting the in-range positions, or with
   count_include_pad the positions inside the explicit padding too (never the ceil_mode extra), as ONNX's
   reference pool.
+- sum: the in-range values summed in scan order from 0 (LpPool's sum of |x|^p; zero padding adds nothing).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from tinyc.lower.plan import Step
 from tinyc.ops import OpDef, expect, register
 
 F = np.float32
-MODES = ("max", "avg")
+MODES = ("max", "avg", "sum")
 DIMS = 3
 
 
@@ -70,7 +71,7 @@ def run(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
             acc = np.zeros((n, p["planes"]), F)
             for pos in where:
                 acc = (acc + x[(slice(None), slice(None), *pos)]).astype(F)
-            y[(slice(None), slice(None), *o)] = (acc / F(count)).astype(F)
+            y[(slice(None), slice(None), *o)] = acc if p["mode"] == "sum" else (acc / F(count)).astype(F)
     out = [y.reshape((n, *p["out_shape"]))]
     if p["indices"]:
         out.append((idx + (np.arange(p["planes"], dtype=np.int64) * plane)[None, :, None, None, None])
