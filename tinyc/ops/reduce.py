@@ -94,7 +94,11 @@ def run_reduce(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
 def run_arg(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
     p = step.params
     v = gathered(step, inputs[0])
+    if p["last"]:  # ONNX select_last_index: the last of equal extremes, i.e. the first one counted backwards
+        v = v[:, :, ::-1]
     idx = v.argmax(axis=2) if p["kind"] == "argmax" else v.argmin(axis=2)  # the first of equal extremes, as TFLM
+    if p["last"]:
+        idx = v.shape[2] - 1 - idx
     return [idx.astype(np.dtype(p["out_dtype"])).reshape((inputs[0].shape[0], *p["out_shape"]))]
 
 
@@ -181,7 +185,8 @@ class ArgMax(OpDef):
     def lower(self, node: Node, graph: Graph) -> Step:
         x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
         axes = resolve_axes((int(node.attrs["axis"]),), len(x.shape), node)
-        params = {"kind": self.kind, "dtype": x.dtype, "out_dtype": y.dtype, "out_shape": y.shape}
+        params = {"kind": self.kind, "dtype": x.dtype, "out_dtype": y.dtype, "out_shape": y.shape,
+                  "last": bool(node.attrs.get("select_last", False))}
         return Step("arg_reduce", node.name, [x.name], [y.name], params | loops(x.shape, axes))
 
 
