@@ -29,6 +29,7 @@ from onnx import TensorProto, helper, numpy_helper
 from tinyc.errors import ModelError, TinycError, UnsupportedOpError, shown
 from tinyc.ir import Graph, Node, Tensor
 from tinyc.ir.graph import check_shape
+from tinyc.ir.tensor import DTYPES
 from tinyc.ops._common import window_out_size
 
 MIN_OPSET = 8
@@ -227,7 +228,7 @@ class _Converter:
 
     def _output(self, name: str) -> str:
         if name in self.consts:
-            raise ModelError(f"{self.path}: graph output '{shown(name)}' is a constant; there is nothing to compute")
+            return self._const_output(name)
         if name not in self.vals:
             raise ModelError(f"{self.path}: graph output '{shown(name)}' is never produced")
         ir = self.get(name, "onnx")
@@ -238,6 +239,21 @@ class _Converter:
             self._add_node("reshape", f"{name}_copy", [ir], [name])
         else:
             self._rename(ir, name)
+        return name
+
+    def _const_output(self, name: str) -> str:
+        """A graph output folded to a constant: the constant (flash) copied into the output by a `constant` node."""
+        value = np.asarray(self.consts[name])
+        if not self.g.inputs:
+            raise ModelError(f"{self.path}: graph output '{shown(name)}' is a constant and the graph has no "
+                             "inputs; there is nothing to compute")
+        if value.dtype.name not in DTYPES:
+            raise ModelError(f"{self.path}: graph output '{shown(name)}' is a {value.dtype.name} constant; "
+                             "tinyc outputs float32 and integer tensors only")
+        shape = value.shape or (1,)  # the IR holds a scalar as shape (1,)
+        check_shape(shape, value.dtype.name, f"{self.path}: graph output '{shown(name)}'")
+        self.g.add_tensor(Tensor(name, shape, value.dtype.name))
+        self._add_node("constant", f"{name}_constant", [self.typed_const(f"{name}_value", value)], [name])
         return name
 
     def _rename(self, old: str, new: str) -> None:
@@ -940,7 +956,9 @@ CONVERTERS: dict[str, Callable[[_Converter, _Ctx], None]] = {
 # Converters kept in their own modules (recurrent layers, quantized ONNX, ONNX-ML), keyed like CONVERTERS
 # ("Op" for the default domain, "domain.Op" otherwise); imported on first use because they import this module.
 EXTENSIONS = ("tinyc.frontends.onnx_ops", "tinyc.frontends.onnx_resize", "tinyc.frontends.onnx_norm",
-              "tinyc.frontends.onnx_recurrent", "tinyc.frontends.onnx_qdq", "tinyc.frontends.onnx_ml")
+              "tinyc.frontends.onnx_recurrent", "tinyc.frontends.onnx_qdq", "tinyc.frontends.onnx_ml",
+              "tinyc.frontends.onnx_pool", "tinyc.frontends.onnx_deconv",
+              "tinyc.frontends.onnx_erf_pow", "tinyc.frontends.onnx_topk")
 
 
 @functools.cache

@@ -428,15 +428,14 @@ def _reduce(c: _Converter, x: _Ctx) -> None:
 def _arg(c: _Converter, x: _Ctx) -> None:
     src = _input(c, x)
     shape = c.shapes[src]
-    if x.attrs.get("select_last_index", 0):
-        raise _unsupported(c, x, "select_last_index=1")
     axis = _axis(c, x, int(x.attrs.get("axis", 0)), len(shape))
     op = "arg_max" if x.op == "ArgMax" else "arg_min"
+    attrs = {"axis": axis, "select_last": bool(x.attrs.get("select_last_index", 0))}
     dropped = shape[:axis] + shape[axis + 1:]
     if not x.attrs.get("keepdims", 1):
-        _emit(c, x, op, [c.get(src, "onnx")], dropped, {"axis": axis}, dtype="int64")
+        _emit(c, x, op, [c.get(src, "onnx")], dropped, attrs, dtype="int64")
         return
-    flat = _temp(c, x, op, [c.get(src, "onnx")], dropped, {"axis": axis}, dtype="int64")
+    flat = _temp(c, x, op, [c.get(src, "onnx")], dropped, attrs, dtype="int64")
     _emit(c, x, "reshape", [flat], shape[:axis] + (1,) + shape[axis + 1:], dtype="int64")
 
 

@@ -4,7 +4,9 @@ ONNX describes a resize by a coordinate transformation and a rounding (nearest) 
 the IR's resize_nearest_neighbor / resize_bilinear by TFLite's align_corners / half_pixel_centers flags. The
 converter computes, per spatial axis, the weights ONNX's formulas give each input position for every output
 position and those of each TFLite flag combination (tinyc.ops.resize's own tables), and uses the first
-combination whose weights agree; when none does, the resize is an UnsupportedOpError. Only H and W may change.
+combination whose weights agree; when none does, and for what TFLite has no flag for (cubic, antialias,
+keep_aspect_ratio_policy, exclude_outside, half_pixel_symmetric, tf_crop_and_resize), it is the IR's own
+resize_general (tinyc.frontends.onnx_resize_general). Only H and W may change.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tinyc.frontends import onnx_resize_general as general
 from tinyc.frontends.onnx import _const_input, _Converter, _Ctx, _fail, _unsupported
 from tinyc.ops.resize import bilinear_f32, nearest_index
 
@@ -90,9 +93,9 @@ def _resize_to(c: _Converter, x: _Ctx, linear: bool, mode: str, how: str, scales
                for a in (2, 3)):
             flags = align, half
             break
-    if flags is None:
-        raise _unsupported(c, x, f"{'linear' if linear else 'nearest (' + how + ')'} with {mode} coordinates "
-                                 f"from {list(shape[2:])} to {sizes[2:]}: no TFLite resize computes it")
+    if flags is None:  # no TFLite resize computes it
+        general.emit(c, x, "linear" if linear else "nearest", mode, how, scales, sizes)
+        return
     out = c.new_value(x.outputs[0], tuple(sizes), "nhwc")
     op = "resize_bilinear" if linear else "resize_nearest_neighbor"
     c._add_node(op, x.name, [c.get(src, "nhwc")], [out],
@@ -102,11 +105,14 @@ def _resize_to(c: _Converter, x: _Ctx, linear: bool, mode: str, how: str, scales
 def _mode(c: _Converter, x: _Ctx) -> bool:
     mode = x.attrs.get("mode", "nearest")
     if mode not in ("nearest", "linear", "bilinear"):
-        raise _unsupported(c, x, f"mode '{mode}'; only nearest and linear")
+        raise _unsupported(c, x, f"mode '{mode}'; only nearest, linear and cubic (opset 11+)")
     return mode != "nearest"
 
 
 def _resize(c: _Converter, x: _Ctx) -> None:
+    if c.opset >= 11 and general.needed(x):
+        general.convert(c, x)
+        return
     linear = _mode(c, x)
     shape = c.shapes.get(x.input(0), ())
     rank = len(shape)
