@@ -78,12 +78,7 @@ def tflite_weights(linear: bool, align: bool, half: bool, n_in: int, n_out: int)
 
 def _resize_to(c: _Converter, x: _Ctx, linear: bool, mode: str, how: str, scales: list[float],
                sizes: list[int]) -> None:
-    src = x.input(0)
-    if not src or src in c.consts:
-        raise _unsupported(c, x, "a constant input")
-    shape = c.shapes[src]
-    if len(shape) != 4:
-        raise _unsupported(c, x, f"a {len(shape)}-D input; only 4-D NCHW")
+    src, shape = general.resized_input(c, x)
     if tuple(sizes[:2]) != shape[:2]:
         raise _unsupported(c, x, "resizing the batch or channel axis")
     flags = None

@@ -63,16 +63,22 @@ def convert(c: _Converter, x: _Ctx) -> None:
          scales, sizes, roi)
 
 
-def emit(c: _Converter, x: _Ctx, interp: str, mode: str, how: str, scales: list[float], sizes: list[int],
-         roi: list[float] | None = None) -> None:
-    """A resize_general node from the ONNX input's 4-D scales, sizes and roi (starts then ends)."""
-    a = x.attrs
+def resized_input(c: _Converter, x: _Ctx) -> tuple[str, tuple[int, ...]]:
+    """The Resize node's data input and its shape: a computed 4-D NCHW tensor, or a refusal."""
     src = x.input(0)
     if not src or src in c.consts:
         raise _unsupported(c, x, "a constant input")
     shape = c.shapes[src]
     if len(shape) != 4:
         raise _unsupported(c, x, f"a {len(shape)}-D input; only 4-D NCHW")
+    return src, shape
+
+
+def emit(c: _Converter, x: _Ctx, interp: str, mode: str, how: str, scales: list[float], sizes: list[int],
+         roi: list[float] | None = None) -> None:
+    """A resize_general node from the ONNX input's 4-D scales, sizes and roi (starts then ends)."""
+    a = x.attrs
+    src, shape = resized_input(c, x)
     roi = roi or [0.0] * 4 + [1.0] * 4
     if tuple(sizes[:2]) != shape[:2] or any(roi[i] != 0 or roi[4 + i] != 1 for i in (0, 1)):
         raise _unsupported(c, x, "resizing or cropping the batch or channel axis")
