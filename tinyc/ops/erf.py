@@ -1,6 +1,7 @@
-"""ERF (float32; ONNX Erf, and Gelu's erf form): a fixed approximation evaluated step by step in float32, the same
-in the reference kernel and in C (erf_f32.c.j2), so every platform gives the same bits. |x| < 1: x * P(x^2), P of
-degree 6; 1 <= |x| < 4: 1 - tinyc_expf(-x^2) * Q(|x| - 2.5), Q of degree 11 fitting erfc(x) * exp(x^2); +-1 past 4.
+"""ERF (float32; ONNX Erf, and Gelu's erf form), one of the unary family (tinyc/ops/_unary.py): a fixed
+approximation evaluated step by step in float32, the same in the reference kernel and in C (unary_f32.c.j2's erf
+branch), so every platform gives the same bits. |x| < 1: x * P(x^2), P of degree 6; 1 <= |x| < 4:
+1 - tinyc_expf(-x^2) * Q(|x| - 2.5), Q of degree 11 fitting erfc(x) * exp(x^2); +-1 past 4.
 The coefficients are weighted least-squares fits on Chebyshev nodes against math.erf; within 2.4 ulp of the correctly
 rounded erf on 800,000 inputs, 79% of them exact."""
 
@@ -8,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyc.ir import Graph, Node
-from tinyc.lower.plan import Step
-from tinyc.ops import OpDef, expect, register
+from tinyc.ir import Node
+from tinyc.ops import register
 from tinyc.ops._mathf import ERR, expf
+from tinyc.ops._unary import FLOAT32, UnaryOp
 
 F = np.float32
 SMALL = ("7.898201874922961e-05", "-0.000802435155492276", "0.0051900530233979225", "-0.026854807510972023",
@@ -42,23 +43,14 @@ def erff(x: np.ndarray) -> np.ndarray:
         return np.where(np.isnan(x), x, y).astype(F)
 
 
-def run_erf(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    return [erff(inputs[0])]
-
-
 @register
-class Erf(OpDef):
+class Erf(UnaryOp):
     name = "erf"
-    dtypes = frozenset({("float32", "float32")})
-    kernels = {"erf_f32": run_erf}
+    dtypes = FLOAT32
 
-    def check(self, node: Node, graph: Graph) -> None:
-        x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
-        expect(x.shape == y.shape, node, f"output shape {list(y.shape)} differs from input {list(x.shape)}")
+    def f32(self, x: np.ndarray, params: dict) -> np.ndarray:
+        return erff(x)
 
-    def lower(self, node: Node, graph: Graph) -> Step:
-        x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
-        params = {"size": int(np.prod(x.shape, dtype=np.int64)), "small": [float(F(c)) for c in SMALL],
-                  "big": [float(F(c)) for c in BIG], "center": BIG_CENTER, "small_end": SMALL_END,
-                  "one_from": ONE_FROM}
-        return Step("erf_f32", node.name, [x.name], [y.name], params)
+    def f32_params(self, node: Node) -> dict:
+        return {"small": [float(F(c)) for c in SMALL], "big": [float(F(c)) for c in BIG], "center": BIG_CENTER,
+                "small_end": SMALL_END, "one_from": ONE_FROM}
