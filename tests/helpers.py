@@ -14,6 +14,18 @@ def invoke(*args: object) -> tuple[int, str, str]:
     return result.exit_code, result.stderr.strip(), result.stdout
 
 
+def run_targets(model: object, inputs: object, out_dir: object, targets: tuple[str, ...] = ("ref", "host"),
+                ) -> dict[str, np.ndarray]:
+    """`tinyc run` of model on the inputs file for each target: its outputs (a failed run fails the test)."""
+    outputs = {}
+    for target in targets:
+        out = f"{out_dir}/{target}.npy"
+        code, err, _ = invoke("run", model, "-i", inputs, "-o", out, "--target", target)
+        assert code == 0, err
+        outputs[target] = np.load(out)
+    return outputs
+
+
 def assert_one_line_error(code: int, err: str, *needles: str) -> None:
     assert code == 2, err
     assert len(err.splitlines()) == 1, err

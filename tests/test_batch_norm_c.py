@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from tests.helpers import invoke
+from tests.helpers import run_targets
 
 
 def bn_model(path: Path, relu: bool) -> Path:
@@ -34,12 +34,7 @@ def test_host_equals_reference_and_onnxruntime(tmp_path: Path, relu: bool) -> No
     x = np.random.default_rng(1).normal(scale=3.0, size=(200, 1, 6, 4, 5)).astype(np.float32)
     x[0, 0, 0, 0, :4] = [3e38, -3e38, -0.0, 1e-40]  # overflow to inf, a signed zero, a subnormal (cli: finite only)
     np.save(tmp_path / "x.npy", x)
-    outs = {}
-    for target in ("ref", "host"):
-        code, err, _ = invoke("run", model, "-i", tmp_path / "x.npy", "-o", tmp_path / f"{target}.npy",
-                              "--target", target)
-        assert code == 0, err
-        outs[target] = np.load(tmp_path / f"{target}.npy")
+    outs = run_targets(model, tmp_path / "x.npy", tmp_path)
     assert outs["ref"].tobytes() == outs["host"].tobytes()
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     expected = np.stack([session.run(None, {"x": s})[0] for s in x[1:]])

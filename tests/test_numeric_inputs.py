@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import assert_one_line_error, invoke
+from tests.helpers import assert_one_line_error, invoke, run_targets
 
 REPO = Path(__file__).resolve().parents[1]
 SINE = REPO / "examples" / "sine.onnx"
@@ -117,11 +117,6 @@ def test_run_extreme_float_inputs_same_bytes_on_ref_and_host(tmp_path: Path) -> 
     model = tmp_path / "every_op.tflite"
     write_tflite(graph, model)
     np.save(tmp_path / "x.npy", extreme_inputs(graph.tensor(graph.inputs[0]).shape, seed=4))
-    outputs = {}
-    for target in ("ref", "host"):
-        code, err, _ = invoke("run", model, "-i", tmp_path / "x.npy", "-o", tmp_path / f"{target}.npy",
-                              "--target", target)
-        assert code == 0, err
-        outputs[target] = np.load(tmp_path / f"{target}.npy")
+    outputs = run_targets(model, tmp_path / "x.npy", tmp_path)
     assert outputs["ref"].tobytes() == outputs["host"].tobytes()
     assert np.isnan(outputs["ref"]).any() and np.isfinite(outputs["ref"]).any()
