@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from tinyc.errors import TinycError, one_line
+from tinyc.options import OPTIMIZE
 
 
 class _Group(click.Group):
@@ -96,8 +97,9 @@ def inspect(model: Path, as_json: bool) -> None:
 @click.option("--float-io", is_flag=True,
               help="Take float32 inputs and write float32 outputs, quantized / dequantized with the model's own "
                    "scales and zero points (round to nearest, ties away from zero, as its QUANTIZE).")
+@OPTIMIZE
 def run(model: Path, input_path: Path, output_path: Path, target: str, report_path: Path | None,
-        float_io: bool) -> None:
+        float_io: bool, goal: str) -> None:
     """Run MODEL on inputs with the reference runtime, the generated C on the host, or an emulated board."""
     from tinyc.atomic import write_text
     from tinyc.pipeline import build_plan, check_output_path, load_inputs, run_model, save_outputs
@@ -108,11 +110,11 @@ def run(model: Path, input_path: Path, output_path: Path, target: str, report_pa
         from tinyc.floatio import dequantize_outputs, load_float_inputs, quantize_inputs
 
         floats, single = load_float_inputs(plan.graph, input_path)
-        outputs, report = run_model(plan, quantize_inputs(plan.graph, floats), target)
+        outputs, report = run_model(plan, quantize_inputs(plan.graph, floats), target, goal)
         outputs = dequantize_outputs(plan.graph, outputs)
     else:
         batches, single = load_inputs(plan.graph, input_path)
-        outputs, report = run_model(plan, batches, target)
+        outputs, report = run_model(plan, batches, target, goal)
     save_outputs(output_path, plan.graph, outputs, single)
     if report_path is not None:
         write_text(report_path, json.dumps(report, indent=1) + "\n")
@@ -134,8 +136,9 @@ def run(model: Path, input_path: Path, output_path: Path, target: str, report_pa
 @click.option("--format", "layout", type=click.Choice(["library", "arduino"]), default="library",
               show_default=True, help="library: flat C folder (PlatformIO library.json, CMakeLists.txt); "
                                       "arduino: Arduino library (library.properties, src/, examples/).")
+@OPTIMIZE
 def compile_(model: Path, board: str, out_dir: Path, name: str | None, quant: str, context: int,
-             tokenizer_path: Path | None, layout: str) -> None:
+             tokenizer_path: Path | None, layout: str, goal: str) -> None:
     """Write MODEL as a self-contained, heap-free C99 library for a board.
 
     For a llama2.c checkpoint (.bin) the library has a step API (one token in, logits and the next token
@@ -156,7 +159,7 @@ def compile_(model: Path, board: str, out_dir: Path, name: str | None, quant: st
     from tinyc.pipeline import build_plan, compile_library
 
     plan = build_plan(model)
-    report = compile_library(plan, out_dir, board, name, layout)
+    report = compile_library(plan, out_dir, board, name, layout, goal)
     write_library_report(out_dir, board, plan, report)
     t = report["totals"]
     click.echo(f"{out_dir}: {t['macs']:,} MACs, {t['weight_bytes']:,} bytes of weights, "

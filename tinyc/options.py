@@ -18,3 +18,12 @@ class Finite(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
         return super().convert(number, param, ctx)
+
+
+GOALS = ("speed", "balanced", "size")  # the kernel-variant trade-offs of tinyc/codegen/variants.py
+
+OPTIMIZE = click.option(
+    "--optimize", "goal", type=click.Choice(GOALS), default="balanced", show_default=True,
+    help="Board targets: which kernel each pruned layer gets on the board's core, by the measured per-core cost "
+         "model: speed (fewest instructions), size (least flash: the sparse kernels), balanced (sparse only where "
+         "its slowdown is at most its flash saving).")

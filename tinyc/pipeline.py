@@ -112,19 +112,27 @@ def model_name(plan: Plan) -> str:
 
 
 def compile_library(plan: Plan, out_dir: Path, board_id: str = "host", name: str | None = None,
-                    layout: str = "library") -> dict:
+                    layout: str = "library", goal: str | None = None) -> dict:
     """Generate the C library for a board (or "host"), refusing a model that does not fit the board; layout
-    "arduino" writes it as an Arduino library."""
+    "arduino" writes it as an Arduino library. goal: the kernel variants' trade-off (tinyc/codegen/variants.py);
+    where the dense kernels `speed` or `balanced` pick would not fit the board's flash, the sparse ones stay."""
     from tinyc.codegen import generate
 
     board = None
     if board_id != "host":
         from tinyc.boards import load_board
+        from tinyc.codegen.variants import for_core
         from tinyc.targets import check_fit
+        from tinyc.targets.fit import fit_problems
 
         board = load_board(board_id)
+        chosen = for_core(plan, board, goal)
+        if fit_problems(board, *memory_needs(chosen)):
+            goal = "size"
+        else:
+            plan = chosen
         check_fit(board, *memory_needs(plan))
-    return generate(plan, Path(out_dir), name or model_name(plan), board, layout)
+    return generate(plan, Path(out_dir), name or model_name(plan), board, layout, goal)
 
 
 def memory_needs(plan: Plan) -> tuple[int, int]:
@@ -138,9 +146,11 @@ def memory_needs(plan: Plan) -> tuple[int, int]:
     return weights, plan.arena_size + io
 
 
-def run_model(plan: Plan, inputs: list[np.ndarray], target: str) -> tuple[list[np.ndarray], dict]:
+def run_model(plan: Plan, inputs: list[np.ndarray], target: str,
+              goal: str | None = None) -> tuple[list[np.ndarray], dict]:
     """Run batches (one (N, *shape) array per model input, in the model's dtypes) on `ref`, `host` or a board
-    id; returns one (N, *shape) array per model output, in its dtype, and a report."""
+    id (its kernels chosen for `goal`, see compile_library); returns one (N, *shape) array per model output, in
+    its dtype, and a report."""
     graph = plan.graph
     if target == "ref":
         from tinyc.runtime import run_plan
@@ -166,7 +176,7 @@ def run_model(plan: Plan, inputs: list[np.ndarray], target: str) -> tuple[list[n
     with tempfile.TemporaryDirectory(prefix="tinyc-") as tmp:
         lib = Path(tmp) / "lib"
         name = model_name(plan)
-        report = compile_library(plan, lib, target, name)
+        report = compile_library(plan, lib, target, name, goal=goal)
         if target == "host":
             from tinyc.targets import run_host
 

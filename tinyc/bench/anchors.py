@@ -26,6 +26,8 @@ MODELS: dict[str, tuple[str, int]] = {
     "kws_ref_model": ("KWS DS-CNN", 53_936),
     "pretrainedResnet_quant": ("IC ResNet-8", 98_496),
     "ad01_int8": ("AD autoencoder", 276_976),
+    "vww_96_int8": ("VWW MobileNetV1", 333_288),
+    "str_ww_ref_model": ("streaming wake word", 74_520),
 }
 #: (model label, core) -> TFLM + CMSIS-NN (reference kernels on rv32imc: there is no CMSIS-NN for RISC-V)
 TFLM: dict[tuple[str, str], Anchor] = {
@@ -41,6 +43,14 @@ TFLM: dict[tuple[str, str], Anchor] = {
     ("ad01_int8", "cortex-m7"): Anchor(583_139, 26_496, 2_580, 3_504),
     ("ad01_int8", "cortex-m55"): Anchor(149_901, 20_940, 9_268, 10_340),
     ("ad01_int8", "rv32imc"): Anchor(2_482_009, 33_834, 2_380, 3_148),
+    ("vww_96_int8", "cortex-m4f"): Anchor(24_101_452, 54_260, 100_708, 102_204),
+    ("vww_96_int8", "cortex-m7"): Anchor(24_025_067, 52_404, 100_708, 102_184),
+    ("vww_96_int8", "cortex-m55"): Anchor(6_557_848, 45_408, 100_772, 102_400),
+    ("vww_96_int8", "rv32imc"): Anchor(110_067_182, 62_224, 100_668, 101_916),
+    ("str_ww_ref_model", "cortex-m4f"): Anchor(2_227_439, 51_688, 16_596, 17_884),
+    ("str_ww_ref_model", "cortex-m7"): Anchor(2_188_528, 49_824, 16_596, 17_880),
+    ("str_ww_ref_model", "cortex-m55"): Anchor(407_796, 42_224, 19_956, 21_548),
+    ("str_ww_ref_model", "rv32imc"): Anchor(9_563_078, 59_162, 15_276, 16_488),
 }
 #: the board whose row stands for a core (any other board with that core is used if it is missing)
 CORE_BOARDS = {"cortex-m4f": "nucleo-l4r5zi", "cortex-m7": "nucleo-h743zi", "cortex-m55": "corstone-300",

@@ -17,16 +17,20 @@ from tinyc.codegen.library import io_tensors, render_library
 from tinyc.codegen.output import write_folder
 from tinyc.codegen.render import environment
 from tinyc.codegen.report import build_report
+from tinyc.codegen.variants import for_core
 from tinyc.lower.plan import Plan
 
 if TYPE_CHECKING:
     from tinyc.boards import Board
 
 
-def generate(plan: Plan, out_dir: Path, name: str, board: Board | None = None, layout: str = "library") -> dict:
+def generate(plan: Plan, out_dir: Path, name: str, board: Board | None = None, layout: str = "library",
+             goal: str | None = None) -> dict:
     """Write the C library of `plan` into out_dir (replacing an earlier tinyc output); return the report.
-    layout "arduino": as an Arduino library (tinyc/codegen/arduino.py)."""
+    layout "arduino": as an Arduino library (tinyc/codegen/arduino.py). goal: "speed", "balanced" (default) or
+    "size", which kernel variants the board's core gets (tinyc/codegen/variants.py)."""
     check_model_name(name)
+    plan = for_core(plan, board, goal)
     files, facts = render_library(plan, name, board)
     if layout == "arduino":
         from tinyc.codegen.arduino import arduino_files

@@ -83,6 +83,7 @@ def report_for_model(model: Path, board_id: str, *, original: Path | None = None
                      data: np.ndarray | None = None, emulate: bool = True) -> Report:
     """Compile ``model`` for the board into a temporary folder and report it (see :func:`model_report`)."""
     from tinyc.codegen import generate
+    from tinyc.codegen.variants import for_core
     from tinyc.llm.library import is_checkpoint
     from tinyc.pipeline import build_plan, model_name
 
@@ -91,7 +92,7 @@ def report_for_model(model: Path, board_id: str, *, original: Path | None = None
         from tinyc.report.llm import checkpoint_report
 
         return checkpoint_report(model, board, emulate=emulate)
-    plan = build_plan(model)
+    plan = for_core(build_plan(model), board)  # the kernels the board gets (the report names them)
     name = model_name(plan)
     with tempfile.TemporaryDirectory(prefix="tinyc-report-") as tmp:
         lib = Path(tmp) / "lib"

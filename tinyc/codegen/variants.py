@@ -1,0 +1,119 @@
+"""Which kernel a step gets on a board's core: a sparse step (pruned weights in a compact encoding, chosen at
+lowering for its bytes alone) keeps its sparse kernel or goes back to the dense kernel it stands for, by the
+optimization goal and the per-core cost model.
+
+The cost model (``cost_model.json``, written by ``benchmarks/cost_model.py``) holds, per core and per kernel
+variant (``conv2d:dense``, ``conv2d:runs``, ``fully_connected:mask`` ...), coefficients fitted by non-negative
+least squares to instruction counts measured per layer on the emulated core; a layer's predicted instructions
+are their dot product with its FEATURES. Both variants give the same bytes (the sparse kernel accumulates the
+dense kernel's non-zero products in its order), so the choice changes only speed and flash.
+
+Goals: ``speed`` takes the variant predicted faster, ``size`` the smaller (the lowering's choice),
+``balanced`` the sparse one only when its slowdown is at most its flash saving (relative: sparse/dense
+instructions - 1 <= 1 - sparse/dense bytes).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tinyc.lower.plan import Plan, Step
+from tinyc.ops.conv2d import im2col_needed
+from tinyc.ops.sparse_weights import as_dense
+from tinyc.options import GOALS
+
+if TYPE_CHECKING:
+    from tinyc.boards import Board
+
+DEFAULT_GOAL = "balanced"
+COST_MODEL = Path(__file__).with_name("cost_model.json")
+# per layer: the products computed (dense: MACs; sparse: stored values x output pixels), the weight positions
+# (MACs of the dense layer: what a mask scans), the outputs written, the bytes of windows copied to patches
+# (im2col), and one (the call)
+FEATURES = ("products", "positions", "outputs", "patch_bytes", "call")
+# what sparse_weights.sparsify adds to a step's params
+ENCODING_PARAMS = frozenset({"format", "n", "m", "groups", "bits", "index_bytes", "mask_bytes", "stored",
+                             "weight_shape", "dense_bytes"})
+SPARSE_KERNELS = {"conv2d_sparse_s8": "conv2d", "fully_connected_sparse_s8": "fully_connected"}
+
+
+@cache
+def cost_model() -> dict[str, dict[str, list[float]]]:
+    """core -> variant -> coefficients (one per FEATURES)."""
+    return json.loads(COST_MODEL.read_text())["cores"]
+
+
+def pixels(step: Step) -> int:
+    """Output pixels (conv) or rows (fully connected) the step computes."""
+    p = step.params
+    if "out_h" in p:
+        return int(p.get("batches", 1)) * int(p["out_h"]) * int(p["out_w"])
+    return int(p["rows"])
+
+
+def features(step: Step, variant: str) -> np.ndarray:
+    """The FEATURES of a sparse step run as `variant` ("dense" or its own sparse format)."""
+    rows, k = step.params["weight_shape"][0], int(np.prod(step.params["weight_shape"][1:]))
+    n = pixels(step)
+    work = n * rows * k if variant == "dense" else n * int(step.params["stored"])
+    patches = n * k if "out_h" in step.params and im2col_needed(step.params) else 0
+    return np.array([work, n * rows * k, n * rows, patches, 1], np.float64)
+
+
+def family(step: Step) -> str:
+    """conv2d (windows copied to patches), conv2d_1x1 (read in place) or fully_connected."""
+    name = SPARSE_KERNELS[step.kernel]
+    return "conv2d_1x1" if name == "conv2d" and not im2col_needed(step.params) else name
+
+
+def predicted(step: Step, core: str) -> tuple[float, float] | None:
+    """Predicted instructions of a sparse step on `core`: (dense, sparse); None without a fit for both."""
+    fits = cost_model().get(core, {})
+    dense, sparse = fits.get(f"{family(step)}:dense"), fits.get(f"{family(step)}:{step.params['format']}")
+    if dense is None or sparse is None:
+        return None
+    return float(features(step, "dense") @ dense), float(features(step, step.params["format"]) @ sparse)
+
+
+def keeps_sparse(step: Step, core: str, goal: str) -> bool:
+    """Whether the sparse step stays sparse on `core` for `goal`."""
+    if goal == "size":
+        return True
+    cost = predicted(step, core)
+    if cost is None:  # no measurement for this core: the lowering's choice (bytes)
+        return True
+    dense, sparse = cost
+    if goal == "speed":
+        return sparse < dense
+    stored = sum(a.nbytes for name, a in step.consts.items() if name not in ("bias", "mult", "shift"))
+    return sparse / dense - 1.0 <= 1.0 - stored / step.params["dense_bytes"]
+
+
+def dense_step(step: Step) -> Step:
+    """The dense step of a sparse one, without the patch scratch only the sparse kernel declares."""
+    dense = as_dense(step)
+    dense.params = {k: v for k, v in step.params.items() if k not in ENCODING_PARAMS}
+    dense.scratch = 0
+    return dense
+
+
+def for_core(plan: Plan, board: Board | None, goal: str | None = None) -> Plan:
+    """`plan` with each sparse step kept or made dense for the board's core and `goal` (default
+    DEFAULT_GOAL); the host (no board) keeps the lowering's choice."""
+    if board is None:
+        return plan
+    goal = goal or DEFAULT_GOAL
+    steps = [step if step.kernel not in SPARSE_KERNELS or keeps_sparse(step, board.core, goal) else dense_step(step)
+             for step in plan.steps]
+    if all(a is b for a, b in zip(steps, plan.steps, strict=True)):
+        return plan
+    return replace(plan, steps=steps)
+
+
+__all__ = ["GOALS", "for_core", "keeps_sparse", "predicted"]
