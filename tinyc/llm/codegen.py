@@ -60,7 +60,8 @@ def weights_header(plan: LlmPlan) -> str:
     for key, arr in plan.consts.items():
         ctype = {np.dtype(F): "float", np.dtype(np.int8): "int8_t"}[arr.dtype]
         out.append(f"/* {key}: {ctype} {list(arr.shape)} */")
-        out.append(f"static const {ctype} tinyc_w_{key}[{arr.size}] TINYC_WEIGHTS = {{")
+        align = " TL_WALIGN" if arr.dtype == np.int8 else ""
+        out.append(f"static const {ctype} tinyc_w_{key}[{arr.size}] TINYC_WEIGHTS{align} = {{")
         out.append(_array_body(arr))
         out.append("};")
         out.append("")
@@ -114,7 +115,8 @@ def write_c(plan: LlmPlan, out_dir: str | Path, tokenizer: Tokenizer | None = No
     ctx = {"name": plan.name, "NAME": plan.name.upper(), "source": _source(plan.source), "desc": desc,
            "mode": mode,
            "c": plan.config, "context": plan.context, "int8": plan.int8, "kv_int8": plan.kv_int8,
-           "group": plan.group, "kv_group": plan.kv_group, "regions": regions, "buffers": buffers,
+           "group": plan.group, "kv_group": plan.kv_group, "vw_max": mathf.value_weight_max(plan.context),
+           "regions": regions, "buffers": buffers,
            "k": _constants(plan), "weight_bytes": plan.weight_bytes, "arena_bytes": plan.arena_bytes,
            "cls": "tok_emb" if plan.config.shared_classifier else "wcls",
            "has_tokenizer": tokenizer is not None, "idx_type": CTYPE[plan.buffers["probidx"].region],

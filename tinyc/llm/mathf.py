@@ -138,6 +138,34 @@ def quantize_groups(x: np.ndarray, group: int) -> tuple[np.ndarray, np.ndarray]:
     return q, s
 
 
+def value_weight_max(context: int) -> int:
+    """Largest integer attention weight of the int8 KV cache: 15 bits, fewer when a context this long could
+    overflow the int32 sum of weight * value (|value| <= 127) over every cached position."""
+    return min(32767, (2**31 - 1) // (128 * context))
+
+
+def attention_q8(qq: np.ndarray, qs: np.ndarray, kq: np.ndarray, ks: np.ndarray, vq: np.ndarray,
+                 vs: np.ndarray, vmax: np.ndarray, sqrt_hs: np.float32, wmax: int) -> np.ndarray:
+    """Attention of every head over an int8 KV cache, as the C computes it (per head h, positions t in order):
+
+    score[t] = ((float)dot(qq_h, kq[t]) * ks[t]) * (qs_h / sqrt_hs), the dot product exact in int32;
+    e[t] = expf(score[t] - max score); sum = sequential sum of e;
+    w[t] = (int32)((e[t] * vs[t]) * inv + 0.5f) with inv = wmax / vmax (0 if vmax is 0), vmax the largest
+    value scale cached, so 0 <= w[t] <= wmax; out = (float)(sum_t w[t] * vq[t], exact) * ((vmax / wmax) / sum).
+
+    qq [heads, hs] int8, qs [heads]; kq, vq [heads, T, hs] int8; ks, vs [heads, T]; vmax [heads].
+    """
+    isum = np.einsum("hi,hti->ht", qq.astype(np.int64), kq.astype(np.int64))
+    score = (isum.astype(F) * ks) * (qs / sqrt_hs)[:, None]
+    e = expf(score - np.max(score, axis=-1, keepdims=True))
+    total = seqsum(e)
+    wf = F(wmax)
+    inv = np.where(vmax > ZERO, wf / np.where(vmax > ZERO, vmax, F(1.0)), ZERO).astype(F)
+    w = ((e * vs) * inv[:, None] + F(0.5)).astype(np.int64)
+    acc = np.einsum("ht,hti->hi", w, vq.astype(np.int64))
+    return acc.astype(F) * ((vmax / wf) / total)[:, None]
+
+
 def matvec_q8(wq: np.ndarray, ws: np.ndarray, xq: np.ndarray, xs: np.ndarray, group: int) -> np.ndarray:
     """out[i] = sum over groups g, in order, of ((float)isum_ig * ws[i, g]) * xs[g]; isum exact in int32."""
     n = wq.shape[-1]

@@ -124,6 +124,8 @@ def _layout(plan: LlmPlan) -> None:
         add("value_s", "f", scales)
         add("key_q", "q", cache)
         add("value_q", "q", cache)
+        add("qq", "q", c.dim)  # the query as int8, one scale per head
+        add("qs", "f", c.n_heads)
     else:
         add("key_cache", "f", cache)
         add("value_cache", "f", cache)

@@ -30,6 +30,7 @@ class Decoder:
             self.key = np.zeros(shape, F)
             self.value = np.zeros(shape, F)
         self.head2kv = np.arange(c.n_heads) // c.kv_mul
+        self.wmax = m.value_weight_max(plan.context)
 
     # -- pieces -----------------------------------------------------------------------------------------
     def _embed(self, token: int) -> np.ndarray:
@@ -67,13 +68,12 @@ class Decoder:
         qh = q.reshape(c.n_heads, 1, hs)
         if self.plan.kv_int8:
             grp = (kvh * hs) // self.plan.kv_group  # scale index of each head's slice
-            kq = self.key_q[layer, :T].reshape(T, c.n_kv_heads, hs)[:, kvh, :].transpose(1, 0, 2).astype(F)
-            ks = self.key_s[layer, :T][:, grp].T  # [heads, T]
-            att = (m.seqsum(qh * kq) * ks) / self.sqrt_hs
-            att = m.softmax(att)
-            vq = self.value_q[layer, :T].reshape(T, c.n_kv_heads, hs)[:, kvh, :].transpose(1, 0, 2).astype(F)
-            a = att * self.value_s[layer, :T][:, grp].T
-            out = m.seqsum(a[:, :, None] * vq, axis=1)
+            qq, qs = m.quantize_groups(q, hs)
+            kq = self.key_q[layer, :T].reshape(T, c.n_kv_heads, hs)[:, kvh, :].transpose(1, 0, 2)
+            vq = self.value_q[layer, :T].reshape(T, c.n_kv_heads, hs)[:, kvh, :].transpose(1, 0, 2)
+            vs = self.value_s[layer, :T]
+            out = m.attention_q8(qq.reshape(c.n_heads, hs), qs, kq, self.key_s[layer, :T][:, grp].T, vq,
+                                 vs[:, grp].T, np.max(vs, axis=0)[grp], self.sqrt_hs, self.wmax)
         else:
             kf = self.key[layer, :T].reshape(T, c.n_kv_heads, hs)[:, kvh, :].transpose(1, 0, 2)
             att = m.softmax(m.seqsum(qh * kf) / self.sqrt_hs)
