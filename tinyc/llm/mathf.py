@@ -1,10 +1,10 @@
 """Deterministic float32 primitives shared by the reference runtime and (as C) by the generated code.
 
-Every function here computes exactly what `tinyc/codegen/llm/tinyc_llm_kernels.h.j2` computes, operation by
-operation in float32: sums are strictly sequential (`np.add.accumulate`, never NumPy's pairwise reductions
-or BLAS), there is no fused multiply-add, and no libm transcendental is used at run time: `expf` is a
-Cephes-style range reduction plus polynomial in plain float operations, RoPE tables are computed here at
-compile time and stored as constants, and `sqrt` is IEEE's correctly rounded square root.
+Every function here computes exactly what `tinyc/codegen/llm/model.c.j2` computes, operation by operation
+in float32 (integer parts exactly, as the C's int32): sums are strictly sequential (`np.add.accumulate`, never
+NumPy's pairwise reductions or BLAS), there is no fused multiply-add, and no libm transcendental is used at
+run time: `expf` is a Cephes-style range reduction plus polynomial in plain float operations, RoPE tables are
+computed here at compile time and stored as constants, and `sqrt` is IEEE's correctly rounded square root.
 """
 
 from __future__ import annotations
