@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import shutil
 import struct
+import subprocess
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,6 +97,50 @@ def test_expf_within_one_ulp() -> None:
     want = np.exp(x.astype(np.float64)).astype(np.float32).view(np.int32)
     assert np.abs(got - want).max() <= 1
     assert expf(np.float32(-100.0)) == 0 and np.isfinite(expf(np.float32(1000.0)))
+
+
+EXP_CHECK_MAIN = r"""
+#include "stories.c"
+#include <stdio.h>
+/* tl_expf_neg == tl_expf bit for bit on every 13th float <= 0 and on the edge values */
+static int same(uint32_t b)
+{
+    float x, e1, e2;
+    memcpy(&x, &b, 4);
+    e1 = tl_expf(x);
+    e2 = tl_expf_neg(x);
+    return memcmp(&e1, &e2, 4) == 0;
+}
+int main(void)
+{
+    static const uint32_t edge[] = {0x00000000u, 0x80000000u, 0x80000001u, 0x807fffffu, 0xbf317218u,
+                                    0xc2ae0000u, 0xc2adffffu, 0xc2ae0001u, 0xff7fffffu, 0xff800000u};
+    unsigned long n = 0, bad = 0;
+    uint32_t b;
+    size_t i;
+    for (i = 0; i < sizeof edge / sizeof edge[0]; i++, n++) {
+        bad += !same(edge[i]);
+    }
+    for (b = 0x80000000u; b <= 0xff800000u - 13u; b += 13u, n++) {
+        bad += !same(b);
+    }
+    printf("%lu %lu\n", n, bad);
+    return 0;
+}
+"""
+
+
+@needs_gcc
+def test_softmax_exp_is_expf_bit_for_bit(model, tmp_path) -> None:
+    """The generated C's tl_expf_neg (softmax arguments, x <= 0) equals its tl_expf on 160 million floats <= 0:
+    the reference runtime has only one expf."""
+    write_c(lower(model, QuantScheme.named("int8"), context=8, name="stories"), tmp_path)
+    (tmp_path / "check.c").write_text(EXP_CHECK_MAIN)
+    exe = tmp_path / "check"
+    subprocess.run(["gcc", "-std=c99", "-O2", "-ffp-contract=off", "-I", str(tmp_path), "-o", str(exe),
+                    str(tmp_path / "check.c"), "-lm"], check=True, capture_output=True)
+    n, bad = map(int, run_host(exe).split())
+    assert n > 160_000_000 and bad == 0
 
 
 def test_tokenizer_encode_matches_llama2c(tok, expected_ids) -> None:
