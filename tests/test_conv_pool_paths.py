@@ -1,0 +1,151 @@
+"""int8 conv2d and average pooling give the reference runtime's bytes on every kernel path: the DSP extension
+(Cortex-M4F, M7), Helium (M55), plain C on ARMv6-M (M0+), ARMv7-M without DSP (M3) and rv32imc, each under
+QEMU, and the SIMD paths on the host through the C emulations of their instructions (ASan/UBSan).
+
+The shapes aim at the DSP path's variants: the first conv of an RGB model (3 input channels, 27 taps, stride
+2, padding: byte patches widened to 28 values), a 1-channel tall kernel (40 taps), input channels that are
+multiples of 4 (the im2col straight into int16 pairs) with padding and dilation, 1x1 convs read in place with
+and without 4 | IC, odd output channels and odd pixel counts, one multiplier for the whole layer; average
+pools with 4 | C (SXTAB16 sums) and without, padded border windows, and windows of 256 taps (the most the
+halfword sums hold) and 340 (the plain C sums).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.test_codegen import HOST, build, generate_into, run_exe
+from tests.test_codegen_kernels import EMULATIONS, SANITIZE, Builder, assert_equal_bytes, random_batch
+from tinyc.ir import Graph
+from tinyc.lower import Plan, lower
+from tinyc.memory import plan_memory
+from tinyc.pipeline import run_on_target
+from tinyc.runtime import run_plan
+
+BOARDS = ["nucleo-l4r5zi", "nucleo-h743zi", "corstone-300", "rpi-pico", "nucleo-f103rb", "esp32-c3"]
+N_INPUTS = 48  # per graph: all zeros, all -128, all 127, then random
+
+
+def conv(b: Builder, name: str, src: str, out: tuple, w: tuple, scales: np.ndarray, stride: tuple = (1, 1),
+         dilation: tuple = (1, 1), pads: tuple = (0, 0, 0, 0), act: str = "none", zp: int = 0) -> str:
+    y = b.act(name, out, 0.08, zp)
+    ins = [src, b.weights(f"{name}_w", w, 0, scales), b.bias(f"{name}_b", w[0])]
+    b.node("conv2d", name, ins, y, stride=stride, dilation=dilation, pads=pads, activation=act)
+    return y
+
+
+def avg_pool(b: Builder, name: str, src: str, out: tuple, kernel: tuple, stride: tuple = (1, 1),
+             pads: tuple = (0, 0, 0, 0)) -> str:
+    t = b.g.tensor(src)
+    y = b.act(name, out, float(t.quant.scale[0]), int(t.quant.zero_point[0]))
+    b.node("avg_pool2d", name, [src], y, kernel=kernel, stride=stride, pads=pads, activation="none")
+    return y
+
+
+def rgb_graph() -> Graph:
+    """13x11x3 -> conv 3x3/2 padded, IC=3 (relu6) -> conv 3x3 padded 8 -> 7 (odd OC) -> conv 1x1/2 in place,
+    IC=7, one multiplier -> average pool 3x3 padded over 5 channels."""
+    b = Builder("rgb", 21)
+    x = b.act("x", (1, 13, 11, 3), 0.05, -5)
+    b.g.inputs = [x]
+    c1 = conv(b, "c1", x, (1, 7, 6, 8), (8, 3, 3, 3), np.linspace(0.003, 0.006, 8), (2, 2), pads=(1, 1, 1, 1),
+              act="relu6", zp=-100)
+    c2 = conv(b, "c2", c1, (1, 7, 6, 7), (7, 3, 3, 8), np.linspace(0.002, 0.004, 7), pads=(1, 1, 1, 1), zp=3)
+    c3 = conv(b, "c3", c2, (1, 4, 3, 5), (5, 1, 1, 7), np.full(5, 0.008), (2, 2), zp=-2)
+    b.g.outputs = [avg_pool(b, "pool", c3, (1, 4, 3, 5), (3, 3), pads=(1, 1, 1, 1))]
+    return b.g
+
+
+def dilated_graph() -> Graph:
+    """12x10x4 -> conv 3x3 dilation 2 padded 4 -> 12 -> conv 2x3 dilation (1, 2) 12 -> 6 (66 pixels) -> 1x1 6 ->
+    16 -> 1x1 16 -> 8 -> average pool 3x3/2 padded (SXTAB16 sums, border counts) -> global average pool."""
+    b = Builder("dilated", 22)
+    x = b.act("x", (1, 12, 10, 4), 0.05, 7)
+    b.g.inputs = [x]
+    d1 = conv(b, "d1", x, (1, 12, 10, 12), (12, 3, 3, 4), np.linspace(0.004, 0.008, 12), dilation=(2, 2),
+              pads=(2, 2, 2, 2), act="relu", zp=-90)
+    d2 = conv(b, "d2", d1, (1, 11, 6, 6), (6, 2, 3, 12), np.linspace(0.001, 0.003, 6), dilation=(1, 2), zp=1)
+    d3 = conv(b, "d3", d2, (1, 11, 6, 16), (16, 1, 1, 6), np.linspace(0.005, 0.01, 16), zp=-4)
+    d4 = conv(b, "d4", d3, (1, 11, 6, 8), (8, 1, 1, 16), np.linspace(0.002, 0.004, 8), zp=6)
+    p1 = avg_pool(b, "p1", d4, (1, 6, 3, 8), (3, 3), (2, 2), (1, 1, 1, 1))
+    b.g.outputs = [avg_pool(b, "p2", p1, (1, 1, 1, 8), (6, 3))]
+    return b.g
+
+
+def tall_graph() -> Graph:
+    """25x10x1 -> conv 10x4/2 padded, one input channel (40 taps, 65 pixels) -> 6; average pool 13x5 (65 taps)."""
+    b = Builder("tall", 23)
+    x = b.act("x", (1, 25, 10, 1), 0.5, 20)
+    b.g.inputs = [x]
+    t = conv(b, "t1", x, (1, 13, 5, 6), (6, 10, 4, 1), np.linspace(0.001, 0.002, 6), (2, 2), pads=(4, 1, 5, 1),
+             act="relu", zp=-128)
+    b.g.outputs = [avg_pool(b, "pool", t, (1, 1, 1, 6), (13, 5))]
+    return b.g
+
+
+def pool256_graph() -> Graph:
+    """16x16x4: a 256-tap global average pool (the halfword sums' limit: 256 * -128 = -32768)."""
+    b = Builder("pool256", 24)
+    x = b.act("x", (1, 16, 16, 4), 0.1, 0)
+    b.g.inputs = [x]
+    b.g.outputs = [avg_pool(b, "pool", x, (1, 1, 1, 4), (16, 16))]
+    return b.g
+
+
+def pool340_graph() -> Graph:
+    """20x17x8: a 340-tap global average pool (too many for halfword sums: the plain C sums)."""
+    b = Builder("pool340", 25)
+    x = b.act("x", (1, 20, 17, 8), 0.1, 0)
+    b.g.inputs = [x]
+    b.g.outputs = [avg_pool(b, "pool", x, (1, 1, 1, 8), (20, 17))]
+    return b.g
+
+
+GRAPHS = {"rgb": rgb_graph, "dilated": dilated_graph, "tall": tall_graph, "pool256": pool256_graph,
+          "pool340": pool340_graph}
+
+
+@pytest.fixture(scope="module", params=sorted(GRAPHS))
+def case(request) -> tuple[Plan, np.ndarray, np.ndarray]:
+    plan = plan_memory(lower(GRAPHS[request.param]()))
+    x = random_batch(plan, N_INPUTS, seed=31)
+    return plan, x, run_plan(plan, [x])[plan.graph.outputs[0]]
+
+
+def test_graphs_are_what_they_say() -> None:
+    """The convs stay dense (conv2d_s8) with the shapes the docstrings name, and the outputs are not constant
+    (a change that saturated every value would hide wrong sums)."""
+    steps = {s.node: s for g in GRAPHS.values() for s in lower(g()).steps}
+    assert all(steps[n].kernel == "conv2d_s8" for n in ("c1", "c2", "c3", "d1", "d2", "d3", "d4", "t1"))
+    assert steps["c1"].params["in_c"] == 3 and steps["c1"].params["stride_h"] == 2
+    assert steps["d1"].params["dil_w"] == 2 and steps["d1"].params["pad_left"] == 2
+    assert steps["t1"].params["k_h"] * steps["t1"].params["k_w"] * steps["t1"].params["in_c"] == 40
+    for name, make in GRAPHS.items():
+        plan = plan_memory(lower(make()))
+        y = run_plan(plan, [random_batch(plan, N_INPUTS, seed=31)])[plan.graph.outputs[0]]
+        assert len(np.unique(y)) > 8, f"{name}: the outputs hardly vary"
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_on_board(case, board: str) -> None:
+    plan, x, ref = case
+    got, _ = run_on_target(plan, x, board)
+    assert_equal_bytes(got, ref, f"{plan.graph.name} on {board}")
+
+
+@pytest.mark.parametrize("path", sorted(EMULATIONS))
+def test_emulated_on_host(case, path: str, tmp_path) -> None:
+    """The Helium and DSP code paths on the host (their instructions as C), under ASan/UBSan."""
+    plan, x, ref = case
+    gen = generate_into(plan, tmp_path, plan.graph.name)
+    exe = build(gen, "gcc", SANITIZE + [EMULATIONS[path]], path)
+    assert_equal_bytes(run_exe(exe, plan.graph, [x])[0], ref, f"{plan.graph.name}, {path} path emulated")
+
+
+@pytest.mark.parametrize("cc", sorted(HOST))
+def test_plain_c_on_host(case, cc: str, tmp_path) -> None:
+    plan, x, ref = case
+    gen = generate_into(plan, tmp_path, plan.graph.name)
+    exe = build(gen, cc, HOST[cc], cc)
+    assert_equal_bytes(run_exe(exe, plan.graph, [x])[0], ref, f"{plan.graph.name}, {cc}")
