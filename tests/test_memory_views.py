@@ -325,8 +325,8 @@ def test_inplace_waits_for_the_views() -> None:
     view = {"blocks": (Block(0, "in0", 0, 4, (4,), (1,), (1,)).as_tuple(),), "out_shapes": ((2, 2),),
             "dtype": "int8", "fill": 0, "moved": 4}
     steps = [Step("relu", "n0", ["x"], ["a"]), Step("copy", "n1", ["a"], ["v"], view),
-             Step("relu", "n2", ["a"], ["b"], inplace=True), Step("add", "n3", ["v", "v"], ["y"]),
-             Step("relu", "n4", ["b"], ["z"], inplace=True)]
+             Step("relu", "n2", ["a"], ["b"], overwrite=(0,)), Step("add", "n3", ["v", "v"], ["y"]),
+             Step("relu", "n4", ["b"], ["z"], overwrite=(0,))]
     plan = plan_memory(Plan(g, steps))
     assert plan.buffers["v"] == Buffer("arena", plan.buffers["a"].offset + 4)
     assert plan.buffers["a"].region == "arena"

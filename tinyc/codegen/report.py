@@ -27,6 +27,7 @@ def build_report(plan: Plan, facts: dict[str, Any], files: list[str]) -> dict[st
             "arena_offset": buf.offset if buf and buf.region == "arena" else None,
             "scratch_bytes": int(step.scratch),
             "alias": bool(step.alias),
+            "in_place": bool(step.inplace),  # its output shares bytes with an input it overwrites
         })
     return {
         "generator": f"tinyc {facts['version']}",
@@ -43,7 +44,9 @@ def build_report(plan: Plan, facts: dict[str, Any], files: list[str]) -> dict[st
             "macs": int(facts["macs"]),
             "weight_bytes": int(facts["weight_bytes"]),
             "arena_bytes": int(plan.arena_size),
+            # what no placement of the plan's buffers in its step order can beat (tinyc.memory.lower_bound)
             "arena_lower_bound": int(plan.lower_bound),
+            "arena_above_lower_bound": int(plan.arena_size - plan.lower_bound),
             "scratch_bytes": int(facts["scratch_size"]),
             "ram_bytes": int(plan.arena_size) + int(facts["scratch_size"]),
             "input_bytes": sum(t.nbytes for t in facts["inputs"]),

@@ -39,7 +39,9 @@ class Step:
     params: dict[str, int | float | tuple] = field(default_factory=dict)  # scalars, printed as C literals
     consts: dict[str, np.ndarray] = field(default_factory=dict)  # arrays, printed as const data in flash
     alias: bool = False  # output 0 is input 0 reinterpreted (reshape): shares its bytes, no code
-    inplace: bool = False  # element-wise: output 0 may overwrite input 0 when input 0 dies here
+    # set by the memory plan (tinyc.memory.views): output 0 shares bytes with an input it overwrites, so the C
+    # kernel takes its pointers without `restrict`
+    inplace: bool = False
     scratch: int = 0  # bytes of kernel scratch needed during this step only
     macs: int = 0
     # persistent buffers: the reference kernel takes them after its inputs and returns their new values after
@@ -47,6 +49,9 @@ class Step:
     state: list[State] = field(default_factory=list)
     # copy blocks the memory plan makes no-ops (a view's, an in-place part's; tinyc.memory.views): the C skips them
     elided: tuple[int, ...] = ()
+    # element-wise kernels: the inputs whose bytes output 0 may be written over when they die here (output i
+    # depends on input i alone and the kernel reads it before writing it; tinyc.memory.views takes one)
+    overwrite: tuple[int, ...] = ()
 
 
 @dataclass
@@ -65,5 +70,5 @@ class Plan:
     # Filled by tinyc.memory.plan_memory.
     buffers: dict[str, Buffer] = field(default_factory=dict)  # activation tensors and "<node>:scratch"
     arena_size: int = 0
-    lower_bound: int = 0  # the largest set of arena bytes live at any one step
+    lower_bound: int = 0  # arena bytes no placement of these buffers in this order can go below
     state_size: int = 0  # bytes of persistent state (State buffers, one after another)

@@ -6,8 +6,10 @@ A group is a root tensor and the tensors laid inside its bytes, each at a byte o
   UNPACK along the outermost non-unit axis) sits in that input at the run's offset;
 - a part: a copy step's input that is one contiguous run of an output (CONCATENATION, PACK along the outermost
   non-unit axis) is written by its producer straight into that output at the run's offset;
-- an in-place result: an element-wise step's output over its input, when nothing in the input's group is
-  read later.
+- an in-place result: an element-wise step's output over one of its `overwrite` inputs, when nothing in that
+  input's group is read later.
+Apart from groups, a tie lets a row-major window kernel's output (a conv's) overlap its dying input from a
+distance on (tinyc.memory.window): the planner places the two buffers as it likes within that rule.
 The copy blocks that the layout makes no-ops (a view's, a part's) are the step's `elided` blocks: the C skips
 them, and a step left with none emits no code. The reference runtime runs every block: views change where
 bytes live, not their values.
@@ -21,19 +23,34 @@ extent (the caller's buffer); a part is never a graph input or output, nor a vie
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from tinyc.lower.plan import Plan, Step
+from tinyc.memory.window import lead
 from tinyc.ops._movement import Block, indices
 
 ALIAS, VIEW, PART, INPLACE = "alias", "view", "part", "inplace"
 
 
+@dataclass(frozen=True)
+class Tie:
+    """Group `out` may overlap group `src` (both roots) when it starts at least `offset` bytes below it (a
+    negative offset: at most that far above): step `step` writes it over the rows of `src` it has finished
+    reading."""
+
+    src: str
+    out: str
+    offset: int
+    step: int
+
+
 @dataclass
 class Layout:
     plan: Plan
+    ties: list[Tie] = field(default_factory=list)
     parent: dict[str, tuple[str, int]] = field(default_factory=dict)  # tensor -> (tensor it sits in, byte offset)
     kind: dict[str, str] = field(default_factory=dict)  # how it got there (ALIAS, VIEW, PART, INPLACE)
     children: dict[str, list[str]] = field(default_factory=dict)
@@ -79,7 +96,7 @@ def layout(plan: Plan, views: bool = True) -> Layout:
     movement step copies, as a plan that only aliases reshapes and writes in place)."""
     lay = Layout(plan)
     for step in plan.steps:
-        step.elided = ()
+        step.elided, step.inplace = (), False
     _aliases(lay)
     if views:
         _parts(lay)
@@ -166,26 +183,54 @@ def _views(lay: Layout) -> None:
 
 
 def _inplace(lay: Layout) -> None:
-    """An element-wise output over its input when every tensor sharing the input's bytes dies at the step."""
+    """Outputs written over an input whose group dies at the step, in step order: an element-wise output over
+    one of its `overwrite` inputs (at the same offset), a row-major window kernel's output over its input
+    (tinyc.memory.window: the input at the lead's offset in the output's group). Marks those steps `inplace`."""
     plan, graph = lay.plan, lay.plan.graph
     end = len(plan.steps)
     last = {n: end for n in graph.outputs}
     for i, step in enumerate(plan.steps):
         for n in step.inputs:
             last[n] = max(last.get(n, i), i)
+
+    def dies(src: str, i: int) -> bool:
+        group = lay.members(lay.root(src)[0])
+        return all(last.get(m, -1) <= i for m in group) and not set(group) & set(graph.inputs)
+
     for i, step in enumerate(plan.steps):
-        if not (step.inplace and step.inputs and step.outputs):
+        if not step.outputs:
             continue
-        src, out = step.inputs[0], step.outputs[0]
-        if graph.tensor(src).nbytes != graph.tensor(out).nbytes or not lay.whole(out):
-            continue
-        r, offset = lay.root(src)
-        group = lay.members(r)
-        if r == out or any(last.get(m, -1) > i for m in group) or set(group) & set(graph.inputs):
-            continue
-        if lay.io(out) and not (offset == 0 and lay.whole(src)):
-            continue  # the caller's output buffer would have to hold more than the output
-        lay.link(out, src, 0, INPLACE)
+        out = step.outputs[0]
+        for k in step.overwrite:
+            src = step.inputs[k]
+            if graph.tensor(src).nbytes != graph.tensor(out).nbytes or not lay.whole(out):
+                continue
+            r, offset = lay.root(src)
+            others = [n for n in step.inputs if n != src]  # (x + x reads both before writing: fine)
+            if r == out or not dies(src, i) or any(lay.root(n)[0] == r for n in others):
+                continue  # another input in the same bytes could be read after they are written
+            if lay.io(out) and not (offset == 0 and lay.whole(src)):
+                continue  # the caller's output buffer would have to hold more than the output
+            lay.link(out, src, 0, INPLACE)
+            step.inplace = True
+            break
+        if not step.inplace and step.inputs:
+            _overlap(lay, step, i, dies)
+
+
+def _overlap(lay: Layout, step: Step, i: int, dies: Callable[[str, int], bool]) -> None:
+    """A window kernel's output over its input's finished rows: the two buffers stay apart in the plan, tied
+    so that the input starts `lead` bytes after the output (tinyc.memory places them together)."""
+    graph = lay.plan.graph
+    src, out = step.inputs[0], step.outputs[0]
+    t, y = graph.tensor(src), graph.tensor(out)
+    d = lead(step, t.np_dtype.itemsize, y.np_dtype.itemsize)
+    if d is None or not (lay.whole(src) and lay.whole(out)) or lay.io(src) or lay.io(out) or not dies(src, i):
+        return
+    if max(t.nbytes + max(d, 0), y.nbytes) >= t.nbytes + y.nbytes:
+        return  # no saving over two separate buffers
+    lay.ties.append(Tie(src, out, d, i))
+    step.inplace = True
 
 
 def residual(step: Step) -> Step | None:

@@ -85,4 +85,4 @@ class UnaryOp(OpDef):
         if x.dtype == "int16":
             return Step("unary_s16", node.name, [x.name], [y.name], params | self.params_s16(qi, qo, node))
         table = np.clip(self.table_s8(INT8_VALUES, qi, qo, node), -128, 127).astype(np.int8)
-        return Step("lut_s8", node.name, [x.name], [y.name], params, {"table": table})
+        return Step("lut_s8", node.name, [x.name], [y.name], params, {"table": table}, overwrite=(0,))

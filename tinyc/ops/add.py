@@ -104,7 +104,9 @@ class Add(BinaryOp):
         if is_binary_case(a, b, y):
             return super().lower(node, graph)
         inputs = [a.name] if b.is_const else [a.name, b.name]
-        step = Step("", node.name, inputs, [y.name], dict(tflm_output_bounds(node, graph)))
+        # element-wise over operands of the output's shape: the sum may be written over either one
+        step = Step("", node.name, inputs, [y.name], dict(tflm_output_bounds(node, graph)),
+                    overwrite=tuple(range(len(inputs))))
         if b.is_const:
             step.consts["other"] = np.ascontiguousarray(np.broadcast_to(b.data, y.shape))
         if not is_int8(graph, node):

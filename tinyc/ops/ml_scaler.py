@@ -38,4 +38,4 @@ class MlScaler(OpDef):
         x = graph.tensor(node.inputs[0])
         params = {"depth": x.shape[-1], "rows": x.size // x.shape[-1], "out_shape": x.shape}
         consts = {k: np.asarray(node.attrs[k], F) for k in ("offset", "scale")}
-        return Step("ml_scaler", node.name, [x.name], [node.outputs[0]], params, consts, inplace=True)
+        return Step("ml_scaler", node.name, [x.name], [node.outputs[0]], params, consts, overwrite=(0,))

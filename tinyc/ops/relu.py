@@ -39,7 +39,8 @@ class Relu(OpDef):
             check_multiplier(node, qi.s / qo.s, "requantization multiplier")
 
     def lower(self, node: Node, graph: Graph) -> Step:
-        step = Step("relu_f32", node.name, [node.inputs[0]], [node.outputs[0]], dict(output_bounds(node, graph)))
+        step = Step("relu_f32", node.name, [node.inputs[0]], [node.outputs[0]], dict(output_bounds(node, graph)),
+                    overwrite=(0,))
         if is_int8(graph, node):
             qi, qo = quant(graph, node.inputs[0], node), quant(graph, node.outputs[0], node)
             if activation_of(node) == "relu6":
