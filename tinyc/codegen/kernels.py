@@ -27,6 +27,7 @@ from tinyc.errors import TinycError
 from tinyc.lower.plan import Buffer, Plan, Step
 from tinyc.memory.views import residual
 from tinyc.ops._lut16 import SIGMOID_TABLE_U16
+from tinyc.ops.depthwise_conv2d import dsp3_plan
 
 LUT16_TABLE = SIGMOID_TABLE_U16.tolist()  # for templates/_lut16.j2
 
@@ -112,10 +113,11 @@ def conv_patches_always(p: dict) -> bool:
 
 def conv_scratch_layout(p: dict) -> tuple[int, int, int]:
     """Bytes of a conv's scratch: im2col patches of two windows (needed only with padding or short rows
-    on plain C targets), then, at the returned offset, both windows as int16 pairs (DSP targets)."""
+    on plain C targets), then, at the returned offset, both windows as int16 pairs (DSP targets; the offset
+    is 0 where the DSP path needs no byte patches, see conv_expand_at), and the DSP path's total."""
     n = p["k_h"] * p["k_w"] * p["in_c"]
     plain = 2 * n if has_padding(p) or conv_patches_always(p) else 0
-    offset = (2 * n + 3) // 4 * 4
+    offset = conv_expand_at(p)
     return plain, offset, offset + 2 * (n // 4) * 8
 
 
@@ -127,9 +129,8 @@ def scratch_by_path(step: Step) -> dict[str, int]:
     p = step.params
     if step.kernel == "conv2d_s8":
         n = p["k_h"] * p["k_w"] * p["in_c"]
-        plain, _, simd = conv_scratch_layout(p)
+        plain, _, dsp = conv_scratch_layout(p)
         direct = p["k_h"] == p["k_w"] == 1 and not has_padding(p)  # windows read in place
-        dsp = (simd - conv_expand_at(p)) if direct else simd
         return {"mve": 0 if direct else n, "dsp": dsp if n >= 4 else plain, "c": plain}
     if step.kernel == "depthwise_conv2d_s8":
         patch = p["k_h"] * p["k_w"] * p["in_c"] if has_padding(p) else 0
@@ -138,19 +139,18 @@ def scratch_by_path(step: Step) -> dict[str, int]:
 
 
 def conv_expand_at(p: dict) -> int:
-    """Offset of the DSP path's int16 expansion in a conv's scratch: 0 when windows are read in place."""
-    if p["k_h"] == p["k_w"] == 1 and not has_padding(p):
+    """Offset of the DSP path's int16 expansion in a conv's scratch, after two byte patches: 0 when windows
+    are read in place, or when in_c % 4 == 0 (the expansion is written straight from the input)."""
+    if p["k_h"] == p["k_w"] == 1 and not has_padding(p) or p["in_c"] % 4 == 0:
         return 0
-    return conv_scratch_layout(p)[1]
+    return (2 * p["k_h"] * p["k_w"] * p["in_c"] + 3) // 4 * 4
 
 
 def scratch_need(step: Step) -> int:
     """Bytes of scratch the step's kernel uses (im2col patches; for convs also the int16 expansion of the
     DSP path, whichever build uses it: the buffer is sized for the largest)."""
-    p = step.params
     if step.kernel == "conv2d_s8":
-        plain, _, simd = conv_scratch_layout(p)
-        return max(plain, simd) if p["k_h"] * p["k_w"] * p["in_c"] >= 4 else plain
+        return max(scratch_by_path(step).values())
     if step.kernel == "depthwise_conv2d_s8":
         return max(scratch_by_path(step).values())
     return step.scratch  # other kernels declare their scratch in the step (e.g. conv2d_sparse_s8)
@@ -171,6 +171,7 @@ def extra_context(step: Step, plan: Plan) -> dict:
         ctx["rq_scalar"] = scalar_requant(step)
     if step.kernel == "depthwise_conv2d_s8":
         ctx["dw_columns"] = lambda np_, patch=False: depthwise_columns(step.params, np_, patch)
+        ctx["dw_dsp3"] = dsp3_plan(step)
     if step.kernel == "add_s8":
         ctx["fast"] = add_fast(step.params)
     if step.kernel == "conv2d_s8":

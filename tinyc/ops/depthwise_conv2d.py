@@ -91,3 +91,57 @@ class DepthwiseConv2D(OpDef):
             step.kernel = "depthwise_conv2d_f32"
             step.consts = {"weights": weights.astype(np.float32), "bias": float_bias(graph, node, n_out)}
         return step
+
+
+def dsp3_plan(step: Step) -> dict | None:
+    """How the DSP-extension kernel (templates/_depthwise_dsp.j2) covers an int8 depthwise step, or None when
+    it does not apply: 3x3, multiplier 1, no dilation, at least 4 channels, and twice any accumulator within
+    int32 (|bias| + 128 * sum |w| < 2**30 per channel; the kernel accumulates doubled weights).
+
+    The plan: phases (rows, first, end): the output rows [first, end) whose windows are inside the input
+    vertically (rows 0), or have one padding row at the top (rows 1) or bottom (rows -1) and are read one row
+    down or up with the block's weights shifted (see tinyc_dw3_setup); `generic_rows` when some other row
+    goes through the kernel's border function. For the phases' rows, the pixels in segments along the row:
+    `loop` segments are pairs in a run-time loop over [start, stop) with all columns inside; the others are
+    1 or 2 pixels at a fixed position whose columns over the left / right border read the zero point."""
+    p, c = step.params, step.consts
+    if not (p["k_h"] == p["k_w"] == 3 and p["depth_multiplier"] == 1 and p["dil_h"] == p["dil_w"] == 1
+            and p["out_c"] >= 4):
+        return None
+    w = np.abs(c["weights"].astype(np.int64)).reshape(-1, p["out_c"]).sum(axis=0)
+    if (np.abs(c["bias"].astype(np.int64)) + 128 * w).max() >= 2**30:
+        return None
+    oh, ow, sh, sw = p["out_h"], p["out_w"], p["stride_h"], p["stride_w"]
+
+    def inside(n_out: int, stride: int, pad: int, n_in: int) -> tuple[int, int]:
+        first = min(-(-pad // stride), n_out)
+        last = min(n_out, (n_in - 3 + pad) // stride + 1) if n_in - 3 + pad >= 0 else 0
+        return first, max(first, last)
+
+    x0, x1 = inside(ow, sw, p["pad_left"], p["in_w"])
+    segments: list[dict] = []
+
+    def fixed(start: int, stop: int) -> None:
+        for ox in range(start, stop, 2):
+            n = min(2, stop - ox)
+            ix = ox * sw - p["pad_left"]
+            col = max(0, ix)  # x points at the first column inside the input
+            segments.append({"loop": False, "ox": ox, "np": n, "col": col, "first": ix - col,
+                             "lo": -col, "hi": p["in_w"] - col})
+
+    left = min(ow, x0 + x0 % 2)  # the border pixels on the left in pairs (the last with an inner one)
+    fixed(0, left)
+    pairs = max(0, x1 - left) // 2
+    if pairs:
+        segments.append({"loop": True, "start": left, "stop": left + 2 * pairs, "np": 2})
+    fixed(left + 2 * pairs, ow)
+    r0, r1 = inside(oh, sh, p["pad_top"], p["in_h"])
+    phases = [(0, r0, r1)]
+    for oy in [*range(r0), *range(r1, oh)]:  # a row with one padding row, 3 rows of input: read shifted
+        iy = oy * sh - p["pad_top"]
+        if iy == -1 and p["in_h"] >= 3:
+            phases.append((1, oy, oy + 1))
+        elif iy + 2 == p["in_h"] and iy >= 1:
+            phases.append((-1, oy, oy + 1))
+    covered = sum(hi - lo for _, lo, hi in phases)
+    return {"phases": phases, "generic_rows": covered < oh, "segments": segments}
