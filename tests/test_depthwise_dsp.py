@@ -102,8 +102,9 @@ def test_graphs_reach_the_plan() -> None:
     plans = {name: [dsp3_plan(s) for s in plan_memory(lower(make())).steps] for name, make in GRAPHS.items()}
     assert all(plans["c7"]) and all(plans["c64"]) and all(plans["c13"]) and all(plans["wide"])
     assert plans["other"] == [None, None, None]
-    kinds = {(seg["loop"], seg["np"]) for steps in plans.values() for pl in steps if pl for seg in pl["segments"]}
-    assert kinds == {(True, 2), (False, 1), (False, 2)}
+    kinds = {(seg["generic"], seg["loop"], seg.get("np")) for steps in plans.values() for pl in steps if pl
+             for seg in pl["segments"]}
+    assert kinds == {(False, True, 2), (False, False, 1), (False, False, 2), (True, False, None)}
     every = [pl for steps in plans.values() for pl in steps if pl]
     assert any(pl["phases"][0][1] == pl["phases"][0][2] for pl in every)  # no interior row
     assert {ph[0] for pl in every for ph in pl["phases"]} == {0, 1, -1}  # shifted top and bottom rows

@@ -93,6 +93,9 @@ class DepthwiseConv2D(OpDef):
         return step
 
 
+LONG_ROW = 12  # output rows at least this long put their border pixels through the kernel's border function
+
+
 def dsp3_plan(step: Step) -> dict | None:
     """How the DSP-extension kernel (templates/_depthwise_dsp.j2) covers an int8 depthwise step, or None when
     it does not apply: 3x3, multiplier 1, no dilation, at least 4 channels, and twice any accumulator within
@@ -101,7 +104,8 @@ def dsp3_plan(step: Step) -> dict | None:
     The plan: phases (rows, first, end): the output rows [first, end) whose windows are inside the input
     vertically (rows 0), or have one padding row at the top (rows 1) or bottom (rows -1) and are read one row
     down or up with the block's weights shifted (see tinyc_dw3_setup); `generic_rows` when some other row
-    goes through the kernel's border function. For the phases' rows, the pixels in segments along the row:
+    goes through the kernel's border function. For the phases' rows, the pixels in segments along the row
+    (`generic` segments [start, stop) through the border function, on rows of LONG_ROW pixels or more):
     `loop` segments are pairs in a run-time loop over [start, stop) with all columns inside; the others are
     1 or 2 pixels at a fixed position whose columns over the left / right border read the zero point."""
     p, c = step.params, step.consts
@@ -120,21 +124,27 @@ def dsp3_plan(step: Step) -> dict | None:
 
     x0, x1 = inside(ow, sw, p["pad_left"], p["in_w"])
     segments: list[dict] = []
+    if ow >= LONG_ROW:  # the few border pixels through the border function: one code copy (a pair) per step
+        pairs = (x1 - x0) // 2
+        stop = x0 + 2 * pairs
+        segments = [{"generic": True, "loop": False, "start": 0, "stop": x0}] if x0 else []
+        segments += [{"generic": False, "loop": True, "start": x0, "stop": stop, "np": 2}] if pairs else []
+        segments += [{"generic": True, "loop": False, "start": stop, "stop": ow}] if stop < ow else []
+    else:
+        def fixed(start: int, stop: int) -> None:
+            for ox in range(start, stop, 2):
+                n = min(2, stop - ox)
+                ix = ox * sw - p["pad_left"]
+                col = max(0, ix)  # x points at the first column inside the input
+                segments.append({"generic": False, "loop": False, "ox": ox, "np": n, "col": col,
+                                 "first": ix - col, "lo": -col, "hi": p["in_w"] - col})
 
-    def fixed(start: int, stop: int) -> None:
-        for ox in range(start, stop, 2):
-            n = min(2, stop - ox)
-            ix = ox * sw - p["pad_left"]
-            col = max(0, ix)  # x points at the first column inside the input
-            segments.append({"loop": False, "ox": ox, "np": n, "col": col, "first": ix - col,
-                             "lo": -col, "hi": p["in_w"] - col})
-
-    left = min(ow, x0 + x0 % 2)  # the border pixels on the left in pairs (the last with an inner one)
-    fixed(0, left)
-    pairs = max(0, x1 - left) // 2
-    if pairs:
-        segments.append({"loop": True, "start": left, "stop": left + 2 * pairs, "np": 2})
-    fixed(left + 2 * pairs, ow)
+        left = min(ow, x0 + x0 % 2)  # the border pixels on the left in pairs (the last with an inner one)
+        fixed(0, left)
+        pairs = max(0, x1 - left) // 2
+        if pairs:
+            segments.append({"generic": False, "loop": True, "start": left, "stop": left + 2 * pairs, "np": 2})
+        fixed(left + 2 * pairs, ow)
     r0, r1 = inside(oh, sh, p["pad_top"], p["in_h"])
     phases = [(0, r0, r1)]
     for oy in [*range(r0), *range(r1, oh)]:  # a row with one padding row, 3 rows of input: read shifted
