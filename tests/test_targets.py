@@ -278,3 +278,4 @@ def test_run_report_ram_total_counts_input_and_output_buffers(tmp_path, board):
     ram = json.loads(report.read_text())["ram"]
     assert ram["io"] == 2 * 4  # one float32 in, one out
     assert ram["total"] == ram["static"] + ram["stack_peak"] + ram["io"]
+    assert 0 <= ram["arena_lower_bound"] <= ram["arena"]

@@ -191,6 +191,6 @@ def run_model(plan: Plan, inputs: list[np.ndarray], target: str,
         "instructions_per_inference": counts,
         "instructions_per_mac": counts[0] / max(report["totals"]["macs"], 1) if counts else None,
         "flash": {"code": result.flash_code, "weights": result.flash_weights, "total": result.flash},
-        "ram": {"arena": plan.arena_size, "static": result.ram_static, "stack_peak": result.stack_peak,
-                "io": io, "total": result.ram_peak + io},
+        "ram": {"arena": plan.arena_size, "arena_lower_bound": plan.lower_bound, "static": result.ram_static,
+                "stack_peak": result.stack_peak, "io": io, "total": result.ram_peak + io},
     }

@@ -32,6 +32,10 @@ def model_report(plan: Any, library_report: dict[str, Any], lib_dir: Path | None
         arena_bytes=totals["arena_bytes"], flash={"weights": totals["weight_bytes"]},
         ram={"arena": totals["ram_bytes"], "io": io}, measured=False,
     )
+    bound = totals.get("arena_lower_bound")
+    if bound:
+        report.notes.append(f"arena {totals['arena_bytes']:,} B; lower bound {bound:,} B, the most bytes live at one "
+                            f"step in this order (+{(totals['arena_bytes'] - bound) / bound:.1%})")
     if lib_dir is not None and board.emulated:
         from tinyc.report.profile import profile_layers
 
