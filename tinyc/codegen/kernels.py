@@ -134,7 +134,7 @@ def scratch_by_path(step: Step) -> dict[str, int]:
         return {"mve": 0 if direct else n, "dsp": dsp if n >= 4 else plain, "c": plain}
     if step.kernel == "depthwise_conv2d_s8":
         patch = p["k_h"] * p["k_w"] * p["in_c"] if has_padding(p) else 0
-        return dict.fromkeys(PATHS, patch)
+        return {"mve": patch, "dsp": 0 if dsp3_plan(step) else patch, "c": patch}  # dsp3: padding not copied
     return dict.fromkeys(PATHS, scratch_need(step))
 
 
