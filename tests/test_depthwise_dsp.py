@@ -4,8 +4,8 @@ dsp3_plan): channels not a multiple of 4, stride 1 and 2, same and valid padding
 window plus padding (no interior row or column), rows with only border pixels, one multiplier for all channels,
 a narrow activation range, left-shifting multipliers and biases too large for the fast requantization, and
 the shapes that stay on the generic paths (dilation, depth multiplier 2). On the host (plain C, and the DSP and
-Helium paths through their C emulations under ASan/UBSan) and on the emulated Cortex-M4F, M7, M55, M0+ and
-rv32imc."""
+Helium paths through their C emulations under ASan/UBSan) and on the emulated Cortex-M4F, M7, M33, M55, M0+,
+M3 and rv32imc."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from tinyc.ops.depthwise_conv2d import dsp3_plan
 from tinyc.pipeline import run_on_target
 from tinyc.runtime import run_plan
 
-BOARDS = ["nucleo-l4r5zi", "nucleo-h743zi", "corstone-300", "rpi-pico", "esp32-c3"]  # M4F, M7, M55, M0+, rv32
+# M4F, M7, M33 (DSP), M55 (Helium), M0+, M3, rv32imc (plain C)
+BOARDS = ["nucleo-l4r5zi", "nucleo-h743zi", "nucleo-u575zi", "corstone-300", "rpi-pico", "nucleo-f207zg", "esp32-c3"]
 N_HOST, N_BOARD = 300, 40  # random inputs per graph
 
 
