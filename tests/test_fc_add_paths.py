@@ -1,0 +1,119 @@
+"""int8 fully connected gives the reference runtime's bytes on every kernel path: the DSP extension (Cortex-M4F,
+M7, M33: four units x sixteen values a round by LDRD, from one pointer between the rows or from two), Helium
+(M55), ARMv6-M (M0+), ARMv7-M without DSP (M3) and rv32imc (eight units per input byte at immediate offsets,
+one or two pointers), each under QEMU, and the SIMD paths and the plain C on the host (ASan/UBSan, gcc, clang).
+
+The shapes aim at the variants: depths that are multiples of 16, of 8 only, of 4 only, not of 4, small (8, 12),
+past the DSP path's single pointer (700) and past the RISC-V path's offsets (1400); units not multiples of 4 or
+8; several rows; one multiplier for the layer and one per unit; relu6 and a non-zero output zero point; then an
+in-place residual add and an add of a broadcast constant.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.test_codegen import HOST, build, generate_into, run_exe
+from tests.test_codegen_kernels import EMULATIONS, SANITIZE, Builder, assert_equal_bytes, random_batch
+from tinyc.ir import Graph
+from tinyc.lower import Plan, lower
+from tinyc.memory import plan_memory
+from tinyc.pipeline import run_on_target
+from tinyc.runtime import run_plan
+
+BOARDS = ["nucleo-l4r5zi", "nucleo-h743zi", "nucleo-u575zi", "corstone-300", "rpi-pico", "nucleo-f103rb",
+          "esp32-c3"]
+N_INPUTS = 48  # per graph: all zeros, all -128, all 127, then random
+
+
+def fc(b: Builder, name: str, src: str, rows: int, depth: int, units: int, scales: np.ndarray, zp: int = 0,
+       act: str = "none", out_scale: float = 0.1) -> str:
+    y = b.act(name, (1, rows, units) if rows > 1 else (1, units), out_scale, zp)
+    ins = [src, b.weights(f"{name}_w", (units, depth), 0, scales), b.bias(f"{name}_b", units)]
+    b.node("fully_connected", name, ins, y, activation=act)
+    return y
+
+
+def mlp_graph() -> Graph:
+    """2 rows: 40 -> 13 (per unit) -> 52 -> 20 (one multiplier, relu6) -> 12 -> 16 -> 8 -> 21 -> 37 -> 11."""
+    b = Builder("mlp", 41)
+    x = b.act("x", (1, 2, 40), 0.05, -3)
+    b.g.inputs = [x]
+    h = fc(b, "f40", x, 2, 40, 13, np.linspace(0.004, 0.009, 13), zp=5)
+    h = fc(b, "f13", h, 2, 13, 52, np.linspace(0.01, 0.02, 52), zp=-7)
+    h = fc(b, "f52", h, 2, 52, 20, np.full(20, 0.006), zp=-128, act="relu6", out_scale=0.03)
+    h = fc(b, "f20", h, 2, 20, 12, np.linspace(0.005, 0.01, 12), zp=2)
+    h = fc(b, "f12", h, 2, 12, 16, np.linspace(0.01, 0.03, 16), zp=-1)
+    h = fc(b, "f16", h, 2, 16, 8, np.full(8, 0.008), zp=3)
+    h = fc(b, "f8", h, 2, 8, 21, np.linspace(0.02, 0.04, 21), zp=0)
+    h = fc(b, "f21", h, 2, 21, 37, np.linspace(0.005, 0.01, 37), zp=4)
+    b.g.outputs = [fc(b, "f37", h, 2, 37, 11, np.full(11, 0.004), zp=-2)]
+    return b.g
+
+
+def deep_graph() -> Graph:
+    """1 row: 700 -> 9 (the DSP path's two pointers, the RISC-V path's two) -> 1400 units -> 1400 -> 12 (past
+    the RISC-V offsets) -> 12 units, added in place to a copy of itself rescaled (a residual) and to a constant."""
+    b = Builder("deep", 42)
+    x = b.act("x", (1, 700), 0.05, 1)
+    b.g.inputs = [x]
+    h = fc(b, "f700", x, 1, 700, 9, np.linspace(0.0008, 0.0012, 9), zp=-4)
+    h = fc(b, "f9", h, 1, 9, 1400, np.linspace(0.01, 0.02, 1400), zp=6)
+    h = fc(b, "f1400", h, 1, 1400, 12, np.full(12, 0.0006), zp=-9)
+    g = fc(b, "g12", h, 1, 12, 12, np.linspace(0.008, 0.012, 12), zp=3, out_scale=0.12)
+    s = b.act("s", (1, 12), 0.15, -5)
+    b.node("add", "res", [g, h], s, activation="relu")
+    out = b.act("out", (1, 12), 0.2, 7)
+    k = b.const("k", b.rng.integers(-128, 128, (1, 12)).astype(np.int8), "int8", b.g.tensor(s).quant)
+    b.node("add", "add_const", [s, k], out, activation="none")
+    b.g.outputs = [out]
+    return b.g
+
+
+GRAPHS = {"mlp": mlp_graph, "deep": deep_graph}
+
+
+@pytest.fixture(scope="module", params=sorted(GRAPHS))
+def case(request) -> tuple[Plan, np.ndarray, np.ndarray]:
+    plan = plan_memory(lower(GRAPHS[request.param]()))
+    x = random_batch(plan, N_INPUTS, seed=43)
+    return plan, x, run_plan(plan, [x])[plan.graph.outputs[0]]
+
+
+def test_graphs_are_what_they_say() -> None:
+    """The layers stay dense fully connected with the depths the docstrings name, and the outputs are not
+    constant (a change that saturated every value would hide wrong sums)."""
+    steps = {s.node: s for g in GRAPHS.values() for s in lower(g()).steps}
+    depths = {n: steps[n].params["depth"] for n in steps if steps[n].kernel.startswith("fully_connected")}
+    assert all(steps[n].kernel == "fully_connected_s8" for n in depths)
+    assert all(int(n[1:]) == d for n, d in depths.items() if n.startswith("f"))
+    assert steps["f40"].params["rows"] == 2 and steps["f1400"].params["depth"] == 1400
+    for name, make in GRAPHS.items():
+        plan = plan_memory(lower(make()))
+        y = run_plan(plan, [random_batch(plan, N_INPUTS, seed=43)])[plan.graph.outputs[0]]
+        assert len(np.unique(y)) > 6, f"{name}: the outputs hardly vary"
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_on_board(case, board: str) -> None:
+    plan, x, ref = case
+    got, _ = run_on_target(plan, x, board)
+    assert_equal_bytes(got, ref, f"{plan.graph.name} on {board}")
+
+
+@pytest.mark.parametrize("path", sorted(EMULATIONS))
+def test_emulated_on_host(case, path: str, tmp_path) -> None:
+    """The Helium and DSP code paths on the host (their instructions as C), under ASan/UBSan."""
+    plan, x, ref = case
+    gen = generate_into(plan, tmp_path, plan.graph.name)
+    exe = build(gen, "gcc", SANITIZE + [EMULATIONS[path]], path)
+    assert_equal_bytes(run_exe(exe, plan.graph, [x])[0], ref, f"{plan.graph.name}, {path} path emulated")
+
+
+@pytest.mark.parametrize("cc", sorted(HOST))
+def test_plain_c_on_host(case, cc: str, tmp_path) -> None:
+    plan, x, ref = case
+    gen = generate_into(plan, tmp_path, plan.graph.name)
+    exe = build(gen, cc, HOST[cc], cc)
+    assert_equal_bytes(run_exe(exe, plan.graph, [x])[0], ref, f"{plan.graph.name}, {cc}")
