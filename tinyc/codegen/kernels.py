@@ -118,7 +118,16 @@ def conv_scratch_layout(p: dict) -> tuple[int, int, int]:
     n = p["k_h"] * p["k_w"] * p["in_c"]
     plain = 2 * n if has_padding(p) or conv_patches_always(p) else 0
     offset = conv_expand_at(p)
-    return plain, offset, offset + 2 * (n // 4) * 8
+    return plain, offset, offset + 2 * (conv_dsp_values(p) // 4) * 8
+
+
+def conv_dsp_values(p: dict) -> int:
+    """Values of a window on a conv's DSP path: its byte patches are widened to a multiple of 4 with zeros
+    (N4), those read in place or written straight as int16 pairs are the window (see conv2d_s8.c.j2)."""
+    n = p["k_h"] * p["k_w"] * p["in_c"]
+    if p["k_h"] == p["k_w"] == 1 and not has_padding(p) or p["in_c"] % 4 == 0:
+        return n
+    return (n + 3) // 4 * 4
 
 
 PATHS = ("mve", "dsp", "c")  # the kernel paths a library holds: Helium, DSP extension (SIMD32), plain C
@@ -143,7 +152,7 @@ def conv_expand_at(p: dict) -> int:
     are read in place, or when in_c % 4 == 0 (the expansion is written straight from the input)."""
     if p["k_h"] == p["k_w"] == 1 and not has_padding(p) or p["in_c"] % 4 == 0:
         return 0
-    return (2 * p["k_h"] * p["k_w"] * p["in_c"] + 3) // 4 * 4
+    return 2 * conv_dsp_values(p)
 
 
 def scratch_need(step: Step) -> int:
