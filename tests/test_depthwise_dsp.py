@@ -88,7 +88,30 @@ GRAPHS = {
         {"pads": (2, 2, 2, 2), "dilation": 2},
         {"pads": SAME, "multiplier": 2},
         {"pads": SAME, "stride": 3, "bias": 2**31 - 2**20, "out": (20000.0, 0)}]),
+    # 1-D windows (the DSP path's two outputs a pass): K x 1 over a W = 1 input (valid, padded both ends,
+    # stride 2 with uneven padding, dilation 2, a 1x1 kernel), relu6 and one multiplier for all channels
+    "k_by_1": lambda: chain("k_by_1", 7, (1, 30, 1, 40), [
+        {"kernel": (3, 1), "pads": VALID},
+        {"kernel": (5, 1), "pads": (2, 0, 2, 0), "act": "relu6", "out": (0.03, -128)},
+        {"kernel": (4, 1), "pads": (1, 0, 2, 0), "stride": 2, "scales": 0.004},
+        {"kernel": (3, 1), "pads": (2, 0, 2, 0), "dilation": 2},
+        {"kernel": (1, 1), "pads": VALID, "out": (0.05, 7)}]),
+    # 1 x K over an H = 1 input (12 channels, an odd number of outputs), a window as long as its input and
+    # multiplier 2 (both per pixel), then a 1x2 kernel over padding (no output inside)
+    "one_by_k": lambda: chain("one_by_k", 8, (1, 1, 21, 12), [
+        {"kernel": (1, 7), "pads": VALID},
+        {"kernel": (1, 3), "pads": (0, 1, 0, 1), "act": "relu"},
+        {"kernel": (1, 15), "pads": VALID, "bias": 2**29 + 2**27, "out": (2000.0, 0)},
+        {"kernel": (1, 1), "pads": VALID, "multiplier": 2},
+        {"kernel": (1, 2), "pads": (0, 1, 0, 1)}]),
 }
+ONE_D = {"k_by_1": 5, "one_by_k": 3}  # layers that take the 1-D DSP path
+
+
+def test_one_d_graphs_reach_their_path(tmp_path) -> None:
+    for name, layers in ONE_D.items():
+        gen = generate_into(plan_memory(lower(GRAPHS[name]())), tmp_path / name, name)
+        assert (gen.lib / f"{name}.c").read_text().count("DSP, 1-D windows") == layers, name
 
 
 @pytest.fixture(scope="module", params=sorted(GRAPHS))
