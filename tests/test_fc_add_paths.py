@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tests.test_codegen import HOST, build, generate_into, run_exe
-from tests.test_codegen_kernels import EMULATIONS, SANITIZE, Builder, assert_equal_bytes, random_batch
+from tests.test_codegen_kernels import EMULATIONS, SANITIZE, Builder, assert_equal_bytes, q, random_batch
 from tinyc.ir import Graph
 from tinyc.lower import Plan, lower
 from tinyc.memory import plan_memory
@@ -71,12 +71,44 @@ def deep_graph() -> Graph:
     return b.g
 
 
-GRAPHS = {"mlp": mlp_graph, "deep": deep_graph}
+def adds_graph() -> Graph:
+    """Element-wise adds of 123, 21 and 18 values (every tail of a 4-value round): a broadcast constant (relu,
+    output zero point -128), two activations of different scales (relu6: bounds inside the int8 range on both
+    sides), a tensor added to itself with twice its scale (halves, rounded away from zero), input zero points 127
+    and -128, relu above zero point 10, and an add in place."""
+    b = Builder("adds", 44)
+    x = b.act("x", (1, 3, 41), 0.05, 0)
+    b.g.inputs = [x]
+    k = b.const("k", b.rng.integers(-128, 128, (1, 1, 41)).astype(np.int8), "int8", q(0.03, -128))
+    h1 = b.act("h1", (1, 3, 41), 0.07, -128)
+    b.node("add", "bcast", [x, k], h1, activation="relu")
+    h2 = b.act("h2", (1, 3, 41), 0.045, -100)
+    b.node("add", "scales", [x, h1], h2, activation="relu6")
+    h3 = b.act("h3", (1, 3, 41), 0.09, 0)
+    b.node("add", "self", [h2, h2], h3, activation="none")
+    f7 = fc(b, "f41", h3, 3, 41, 7, np.linspace(0.004, 0.006, 7), zp=127, out_scale=0.5)
+    k2 = b.const("k2", b.rng.integers(-128, 128, (1, 3, 7)).astype(np.int8), "int8", q(0.05, -128))
+    h4 = b.act("h4", (1, 3, 7), 0.15, 3)
+    b.node("add", "extreme_zps", [f7, k2], h4, activation="none")
+    g = fc(b, "f7", h4, 3, 7, 6, np.linspace(0.01, 0.02, 6), zp=-5)
+    h = fc(b, "f6", g, 3, 6, 6, np.full(6, 0.02), zp=2, out_scale=0.13)
+    y = b.act("y", (1, 3, 6), 0.21, 10)
+    b.node("add", "in_place", [g, h], y, activation="relu")
+    b.g.outputs = [y]
+    return b.g
 
 
-@pytest.fixture(scope="module", params=sorted(GRAPHS))
+GRAPHS = {"mlp": mlp_graph, "deep": deep_graph, "adds": adds_graph}
+GENERAL = "adds_general"  # adds_graph with every add as TFLM computes it (no linear form)
+
+
+@pytest.fixture(scope="module", params=sorted(GRAPHS) + [GENERAL])
 def case(request) -> tuple[Plan, np.ndarray, np.ndarray]:
-    plan = plan_memory(lower(GRAPHS[request.param]()))
+    lowered = lower(GRAPHS[request.param.removesuffix("_general")]())
+    if request.param == GENERAL:
+        for step in lowered.steps:
+            step.params["linear"] = None
+    plan = plan_memory(lowered)
     x = random_batch(plan, N_INPUTS, seed=43)
     return plan, x, run_plan(plan, [x])[plan.graph.outputs[0]]
 
@@ -93,6 +125,20 @@ def test_graphs_are_what_they_say() -> None:
         plan = plan_memory(lower(make()))
         y = run_plan(plan, [random_batch(plan, N_INPUTS, seed=43)])[plan.graph.outputs[0]]
         assert len(np.unique(y)) > 6, f"{name}: the outputs hardly vary"
+
+
+def test_adds_are_what_they_say() -> None:
+    """adds_graph's adds take the linear form (the general path has its own case), cover every tail length,
+    bounds inside the int8 range, a broadcast constant and an output written over an input."""
+    plan = plan_memory(lower(adds_graph()))
+    adds = {s.node: s for s in plan.steps if s.kernel == "add_s8"}
+    assert len(adds) == 5 and all(s.params["linear"] for s in adds.values())
+    assert {s.params["size"] % 4 for s in adds.values()} == {3, 1, 2}
+    assert (adds["scales"].params["act_min"], adds["scales"].params["act_max"]) == (-100, 33)
+    assert adds["in_place"].params["act_min"] == 10 and "other" in adds["bcast"].consts
+    step = adds["in_place"]
+    where = {t: (plan.buffers[t].region, plan.buffers[t].offset) for t in (*step.inputs, *step.outputs)}
+    assert where[step.outputs[0]] in [where[t] for t in step.inputs]
 
 
 @pytest.mark.parametrize("board", BOARDS)

@@ -7,6 +7,8 @@ activations of different shapes, a constant first operand and int32 go through t
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from tinyc._kernels import add as _add
@@ -22,6 +24,35 @@ from tinyc.ops.sub import rescaled
 
 LEFT_SHIFT = 20  # TFLM's headroom shift for int8 addition
 LEFT_SHIFT_S16 = 15  # and for int16 (through the binary family)
+LINEAR_MAX_SHIFT = 24  # the Helium path saturates by a left shift of 24 - s
+
+
+@lru_cache(maxsize=64)
+def linear_form(a_zp: int, b_zp: int, a_mult: int, a_shift: int, b_mult: int, b_shift: int, out_mult: int,
+                out_shift: int, out_zp: int, act_min: int, act_max: int) -> tuple[int, int, int, int] | None:
+    """Integers (ka, kb, kc, s) with clamp((ka * a + kb * b + kc) >> s, act_min, act_max) equal to run_s8's
+    output for all 65,536 pairs of int8 inputs and every partial sum within int32 (|kc| + 128 (ka + kb) <
+    2**31), for the smallest s found (slopes within 3 of their real values * 2**s); None if none has
+    s <= LINEAR_MAX_SHIFT (add_s8.c.j2 then computes as TFLM does)."""
+    v = np.arange(-128, 128, dtype=np.int64)
+    a, b = np.repeat(v, 256), np.tile(v, 256)
+    want = _add.add_s8(a.astype(np.int8), b.astype(np.int8), a_zp, b_zp, a_mult, a_shift, b_mult, b_shift,
+                       out_mult, out_shift, out_zp, act_min, act_max, LEFT_SHIFT).astype(np.int64)
+    # output units per input unit: the rescales at 2**20 then the output multiplier
+    unit = out_mult * 2.0 ** (out_shift - 31 + LEFT_SHIFT - 31)
+    ra, rb = a_mult * 2.0 ** a_shift * unit, b_mult * 2.0 ** b_shift * unit
+    above, below = want > act_min, want < act_max  # which of the bounds of a value's step bind
+    for s in range(1, LINEAR_MAX_SHIFT + 1):
+        lo = np.where(above, want << s, -(2**62))
+        hi = np.where(below, (want + 1) << s, 2**62)  # kc within [max(lo - L), min(hi - L)) for L = ka a + kb b
+        ka0, kb0 = round(ra * 2**s), round(rb * 2**s)
+        for ka in range(max(ka0 - 3, 0), ka0 + 4):
+            for kb in range(max(kb0 - 3, 0), kb0 + 4):
+                part = ka * a + kb * b
+                kc = int((lo - part).max())
+                if kc < int((hi - part).min()) and abs(kc) + 128 * (ka + kb) < 2**31:
+                    return ka, kb, kc, s
+    return None
 
 
 def run_s8(step: Step, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -121,4 +152,7 @@ class Add(BinaryOp):
         step.params |= {"a_zp": qa.zp, "b_zp": qb.zp, "out_zp": qy.zp, "a_mult": a_mult, "a_shift": a_shift,
                         "b_mult": b_mult, "b_shift": b_shift, "out_mult": out_mult, "out_shift": out_shift,
                         "size": y.size}
+        p = step.params
+        step.params["linear"] = linear_form(p["a_zp"], p["b_zp"], a_mult, a_shift, b_mult, b_shift, out_mult,
+                                            out_shift, p["out_zp"], p["act_min"], p["act_max"])
         return step
