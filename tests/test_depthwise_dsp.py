@@ -3,8 +3,8 @@ bytes on random inputs, for shapes that reach every part of the DSP kernel's pla
 dsp3_plan): channels not a multiple of 4, stride 1 and 2, same and valid padding, inputs narrower than the
 window plus padding (no interior row or column), rows with only border pixels, one multiplier for all channels,
 a narrow activation range, left-shifting multipliers and biases too large for the fast requantization, and
-the shapes that stay on the generic paths (dilation, depth multiplier 2); and 1-D windows (K x 1 or 1 x K, the DSP
-and plain C paths that compute two or four outputs a pass). On the host (plain C, and the DSP and
+the shapes that stay on the generic paths (dilation, depth multiplier 2); and 1-D windows (K x 1 or 1 x K, the DSP,
+Helium and plain C paths that compute two or four outputs a pass). On the host (plain C, and the DSP and
 Helium paths through their C emulations under ASan/UBSan) and on the emulated Cortex-M4F, M7, M33, M55, M0+,
 M3 and rv32imc."""
 
@@ -112,7 +112,8 @@ ONE_D = {"k_by_1": 5, "one_by_k": 3}  # layers that take the 1-D paths (DSP and 
 def test_one_d_graphs_reach_their_path(tmp_path) -> None:
     for name, layers in ONE_D.items():
         source = (generate_into(plan_memory(lower(GRAPHS[name]())), tmp_path, name).lib / f"{name}.c").read_text()
-        assert source.count("DSP, 1-D windows") == source.count("plain C, 1-D windows") == layers, name
+        assert source.count("DSP, 1-D windows") == source.count("plain C, 1-D windows") == \
+            source.count("Helium, 1-D windows") == layers, name
 
 
 @pytest.fixture(scope="module", params=sorted(GRAPHS))
