@@ -130,6 +130,41 @@ def conv_dsp_values(p: dict) -> int:
     return (n + 3) // 4 * 4
 
 
+def conv_pairs_inside(p: dict) -> float:
+    """The share of a conv's pixel pairs (0, 1), (2, 3) ... whose two windows lie inside the input."""
+    oy, ox = np.divmod(np.arange(p["out_h"] * p["out_w"] // 2 * 2), p["out_w"])
+    iy, ix = oy * p["stride_h"] - p["pad_top"], ox * p["stride_w"] - p["pad_left"]
+    inside = (iy >= 0) & (iy + (p["k_h"] - 1) * p["dil_h"] < p["in_h"]) & (ix >= 0) & \
+        (ix + (p["k_w"] - 1) * p["dil_w"] < p["in_w"])
+    return float((inside[0::2] & inside[1::2]).mean()) if inside.size else 0.0
+
+
+def conv_window_words(p: dict) -> list[list[tuple[int, int, int, int]]] | None:
+    """How the DSP path builds a window inside the input straight as the words of its byte patch (N4 values,
+    the last N4 - N zero) when each kernel row is one contiguous run of at least 4 bytes (dil_w 1): per word,
+    its pieces (offset, a, b, c), each the word loaded at `offset` from the window's first byte shifted
+    << a >> b << c (unsigned): the load never leaves the kernel row it takes bytes from. None if not so, or
+    if fewer than half the pixel pairs are inside (the code would cost more flash than it saves time)."""
+    run = p["k_w"] * p["in_c"]
+    if p["dil_w"] != 1 or run < 4 or p["in_c"] % 4 == 0 or p["k_h"] == p["k_w"] == 1 and not has_padding(p):
+        return None
+    if conv_pairs_inside(p) < 0.5:
+        return None
+    n, row = p["k_h"] * run, p["dil_h"] * p["in_w"] * p["in_c"]
+    words = []
+    for first in range(0, conv_dsp_values(p), 4):
+        pieces, i = [], first
+        while i < min(first + 4, n):
+            ky, col = divmod(i, run)
+            count = min(first + 4, n, (ky + 1) * run) - i
+            at = min(col, run - 4)  # the word read: inside the row
+            o = col - at
+            pieces.append((ky * row + at, 32 - 8 * (o + count), 32 - 8 * count, 8 * (i - first)))
+            i += count
+        words.append(pieces)
+    return words
+
+
 PATHS = ("mve", "dsp", "c")  # the kernel paths a library holds: Helium, DSP extension (SIMD32), plain C
 
 
@@ -186,7 +221,8 @@ def extra_context(step: Step, plan: Plan) -> dict:
     if step.kernel == "conv2d_s8":
         plain = conv_scratch_layout(step.params)[0]
         ctx |= {"patch_all": conv_patches_always(step.params), "plain_scratch": plain,
-                "expand_at": conv_expand_at(step.params)}
+                "expand_at": conv_expand_at(step.params), "window_words": conv_window_words(step.params),
+                "fold_zp": True}  # _requant.j2: out_zp in the rounding constant
     return ctx
 
 
