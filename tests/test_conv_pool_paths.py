@@ -6,9 +6,9 @@ The shapes aim at the DSP path's variants: the first conv of an RGB model (3 inp
 2, padding: byte patches widened to 28 values), a 1-channel tall kernel (40 taps), input channels that are
 multiples of 4 (the im2col straight into int16 pairs) with padding and dilation, 1x1 convs read in place with
 and without 4 | IC, odd output channels and odd pixel counts, one multiplier for the whole layer, windows of
-1, 2, 3, 5 and 6 input channels inside the input built straight as int16 pairs (padded and not, dilated); average
-pools with 4 | C (SXTAB16 sums) and without, padded border windows, and windows of 256 taps (the most the
-halfword sums hold) and 340 (the plain C sums).
+1 and 2 input channels built straight as int16 pairs one word per kernel row, of 3 and 5 inside the input from
+word loads; average pools with 4 | C (SXTAB16 sums) and without, padded border windows, and windows of 256 taps
+(the most the halfword sums hold) and 340 (the plain C sums).
 """
 
 from __future__ import annotations
@@ -87,19 +87,20 @@ def tall_graph() -> Graph:
 
 
 def few_graph() -> Graph:
-    """12x10x1 -> conv 3x4 dilation (2, 1) unpadded, IC=1 (12 taps) -> 2 -> conv 3x3 padded bottom and right, IC=2
-    (18 taps) -> 3 -> the same, IC=3 (27 taps) -> 6 -> conv 2x3/2 padded, IC=6, odd OC 5, one multiplier -> conv
-    1x2 padded right, IC=5 (10 taps), one multiplier -> 4: windows inside the input built straight as int16 pairs
-    (kernels.conv_window_words), the padded ones and those of odd OC from byte patches."""
+    """12x10x1 -> conv 3x4 dilation (2, 1) unpadded, IC=1 (12 taps) -> 2 -> conv 3x2 padded, IC=2 (12 taps) -> 3
+    -> conv 3x3 padded bottom and right, IC=3 (27 taps) -> 6 -> conv 2x3/2 padded, IC=6, odd OC 5, one multiplier
+    -> conv 1x2 padded right, IC=5 (10 taps), one multiplier -> 4: windows built straight as int16 pairs, one word
+    per kernel row (kernels.conv_rows_one_word) or, inside the input, from word loads (conv_window_words); the
+    others and those of odd OC from byte patches."""
     b = Builder("few", 26)
     x = b.act("x", (1, 12, 10, 1), 0.06, 4)
     b.g.inputs = [x]
     f1 = conv(b, "f1", x, (1, 8, 7, 2), (2, 3, 4, 1), np.array([0.004, 0.009]), dilation=(2, 1), zp=-20)
-    f2 = conv(b, "f2", f1, (1, 7, 6, 3), (3, 3, 3, 2), np.linspace(0.003, 0.009, 3), pads=(0, 0, 1, 1), zp=5)
-    f3 = conv(b, "f3", f2, (1, 6, 5, 6), (6, 3, 3, 3), np.linspace(0.004, 0.007, 6), pads=(0, 0, 1, 1),
+    f2 = conv(b, "f2", f1, (1, 8, 8, 3), (3, 3, 2, 2), np.linspace(0.003, 0.009, 3), pads=(1, 1, 1, 1), zp=5)
+    f3 = conv(b, "f3", f2, (1, 7, 7, 6), (6, 3, 3, 3), np.linspace(0.004, 0.007, 6), pads=(0, 0, 1, 1),
               act="relu", zp=-128)
-    f4 = conv(b, "f4", f3, (1, 3, 3, 5), (5, 2, 3, 6), np.full(5, 0.002), (2, 2), pads=(0, 1, 0, 1), zp=9)
-    b.g.outputs = [conv(b, "f5", f4, (1, 3, 3, 4), (4, 1, 2, 5), np.full(4, 0.004), pads=(0, 0, 0, 1), zp=-3)]
+    f4 = conv(b, "f4", f3, (1, 3, 4, 5), (5, 2, 3, 6), np.full(5, 0.002), (2, 2), pads=(0, 1, 0, 1), zp=9)
+    b.g.outputs = [conv(b, "f5", f4, (1, 3, 4, 4), (4, 1, 2, 5), np.full(4, 0.004), pads=(0, 0, 0, 1), zp=-3)]
     return b.g
 
 
@@ -138,7 +139,8 @@ def test_graphs_are_what_they_say() -> None:
     steps = {s.node: s for g in GRAPHS.values() for s in lower(g()).steps}
     convs = ("c1", "c2", "c3", "d1", "d2", "d3", "d4", "t1", "f1", "f2", "f3", "f4", "f5")
     assert all(steps[n].kernel == "conv2d_s8" for n in convs)
-    assert [n for n in convs if kernels.conv_window_words(steps[n].params)] == ["f1", "f2", "f3", "f5"]
+    assert [n for n in convs if kernels.conv_rows_one_word(steps[n].params)] == ["t1", "f1", "f2"]
+    assert [n for n in convs if kernels.conv_window_words(steps[n].params)] == ["f3", "f5"]
     assert steps["f1"].params["dil_h"] == 2 and not kernels.has_padding(steps["f1"].params)
     assert steps["c1"].params["in_c"] == 3 and steps["c1"].params["stride_h"] == 2
     assert steps["d1"].params["dil_w"] == 2 and steps["d1"].params["pad_left"] == 2

@@ -139,6 +139,13 @@ def conv_pairs_inside(p: dict) -> float:
     return float((inside[0::2] & inside[1::2]).mean()) if inside.size else 0.0
 
 
+def conv_rows_one_word(p: dict) -> bool:
+    """Whether the DSP path builds every window of a first conv straight as int16 pairs, one word per kernel row
+    (tinyc_im2col_w4): kernel rows of exactly 4 contiguous bytes (k_w * in_c == 4, dil_w 1, in_c 1 or 2) and
+    input rows of at least 4."""
+    return p["k_w"] * p["in_c"] == 4 and p["in_c"] < 4 and p["dil_w"] == 1 and p["in_w"] * p["in_c"] >= 4
+
+
 def conv_window_words(p: dict) -> list[list[tuple[int, int, int, int]]] | None:
     """How the DSP path builds a window inside the input straight as the words of its byte patch (N4 values,
     the last N4 - N zero) when each kernel row is one contiguous run of at least 4 bytes (dil_w 1): per word,
@@ -148,6 +155,8 @@ def conv_window_words(p: dict) -> list[list[tuple[int, int, int, int]]] | None:
     run = p["k_w"] * p["in_c"]
     if p["dil_w"] != 1 or run < 4 or p["in_c"] % 4 == 0 or p["k_h"] == p["k_w"] == 1 and not has_padding(p):
         return None
+    if conv_rows_one_word(p):
+        return None  # every window by tinyc_im2col_w4
     if conv_pairs_inside(p) < 0.5:
         return None
     n, row = p["k_h"] * run, p["dil_h"] * p["in_w"] * p["in_c"]
@@ -222,6 +231,7 @@ def extra_context(step: Step, plan: Plan) -> dict:
         plain = conv_scratch_layout(step.params)[0]
         ctx |= {"patch_all": conv_patches_always(step.params), "plain_scratch": plain,
                 "expand_at": conv_expand_at(step.params), "window_words": conv_window_words(step.params),
+                "rows_one_word": conv_rows_one_word(step.params),
                 "fold_zp": True}  # _requant.j2: out_zp in the rounding constant
     return ctx
 
