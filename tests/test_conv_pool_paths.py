@@ -104,6 +104,18 @@ def few_graph() -> Graph:
     return b.g
 
 
+def pointwise_graph() -> Graph:
+    """5x3x24 (15 pixels: a pair path's last one alone) -> conv 1x1, IC=24 (Helium: one full and one predicated
+    load per row), odd OC 9 (relu) -> conv 1x1, IC=9 -> 32, one multiplier -> conv 1x1, IC=32 (two full loads) -> 6."""
+    b = Builder("pointwise", 27)
+    x = b.act("x", (1, 5, 3, 24), 0.05, -7)
+    b.g.inputs = [x]
+    p1 = conv(b, "p1", x, (1, 5, 3, 9), (9, 1, 1, 24), np.linspace(0.002, 0.005, 9), act="relu", zp=-128)
+    p2 = conv(b, "p2", p1, (1, 5, 3, 32), (32, 1, 1, 9), np.full(32, 0.006), zp=4)
+    b.g.outputs = [conv(b, "p3", p2, (1, 5, 3, 6), (6, 1, 1, 32), np.linspace(0.001, 0.003, 6), zp=-9)]
+    return b.g
+
+
 def pool256_graph() -> Graph:
     """16x16x4: a 256-tap global average pool (the halfword sums' limit: 256 * -128 = -32768)."""
     b = Builder("pool256", 24)
@@ -123,7 +135,7 @@ def pool340_graph() -> Graph:
 
 
 GRAPHS = {"rgb": rgb_graph, "dilated": dilated_graph, "tall": tall_graph, "few": few_graph,
-          "pool256": pool256_graph, "pool340": pool340_graph}
+          "pointwise": pointwise_graph, "pool256": pool256_graph, "pool340": pool340_graph}
 
 
 @pytest.fixture(scope="module", params=sorted(GRAPHS))
