@@ -16,13 +16,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.test_codegen import HOST, build, generate_into, run_exe
-from tests.test_codegen_kernels import EMULATIONS, SANITIZE, Builder, assert_equal_bytes, random_batch
+from tests.kernel_paths import path_tests
+from tests.test_codegen_kernels import Builder, random_batch
 from tinyc.codegen import kernels
 from tinyc.ir import Graph
 from tinyc.lower import Plan, lower
 from tinyc.memory import plan_memory
-from tinyc.pipeline import run_on_target
 from tinyc.runtime import run_plan
 
 BOARDS = ["nucleo-l4r5zi", "nucleo-h743zi", "corstone-300", "rpi-pico", "nucleo-f103rb", "esp32-c3"]
@@ -163,25 +162,4 @@ def test_graphs_are_what_they_say() -> None:
         assert len(np.unique(y)) > 8, f"{name}: the outputs hardly vary"
 
 
-@pytest.mark.parametrize("board", BOARDS)
-def test_on_board(case, board: str) -> None:
-    plan, x, ref = case
-    got, _ = run_on_target(plan, x, board)
-    assert_equal_bytes(got, ref, f"{plan.graph.name} on {board}")
-
-
-@pytest.mark.parametrize("path", sorted(EMULATIONS))
-def test_emulated_on_host(case, path: str, tmp_path) -> None:
-    """The Helium and DSP code paths on the host (their instructions as C), under ASan/UBSan."""
-    plan, x, ref = case
-    gen = generate_into(plan, tmp_path, plan.graph.name)
-    exe = build(gen, "gcc", SANITIZE + [EMULATIONS[path]], path)
-    assert_equal_bytes(run_exe(exe, plan.graph, [x])[0], ref, f"{plan.graph.name}, {path} path emulated")
-
-
-@pytest.mark.parametrize("cc", sorted(HOST))
-def test_plain_c_on_host(case, cc: str, tmp_path) -> None:
-    plan, x, ref = case
-    gen = generate_into(plan, tmp_path, plan.graph.name)
-    exe = build(gen, cc, HOST[cc], cc)
-    assert_equal_bytes(run_exe(exe, plan.graph, [x])[0], ref, f"{plan.graph.name}, {cc}")
+test_on_board, test_emulated_on_host, test_plain_c_on_host = path_tests(BOARDS)
