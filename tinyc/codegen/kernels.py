@@ -223,8 +223,16 @@ def extra_context(step: Step, plan: Plan) -> dict:
         ctx["fast"] = fast_requant(step)
         ctx["rq_scalar"] = scalar_requant(step)
     if step.kernel == "depthwise_conv2d_s8":
-        ctx["dw_columns"] = lambda np_, patch=False: depthwise_columns(step.params, np_, patch)
+        p = step.params
+        ctx["dw_columns"] = lambda np_, patch=False: depthwise_columns(p, np_, patch)
         ctx["dw_dsp3"] = dsp3_plan(step)
+        ctx["dw_line"] = depthwise_line(p)
+        # Helium's in-place border windows: per output column the column offsets over the edge, per output
+        # row (unrolled kernels of up to 7 rows) the kernel rows over it
+        ctx["dw_edge_cols"] = [(ox, [kx * p["dil_w"] for kx in taps], first) for ox, taps, first in
+                               edge_windows(p["in_w"], p["out_w"], p["k_w"], p["stride_w"], p["dil_w"], p["pad_left"])]
+        ctx["dw_edge_rows"] = edge_windows(p["in_h"], p["out_h"], p["k_h"], p["stride_h"], p["dil_h"],
+                                           p["pad_top"]) if p["k_h"] <= 7 else []
     if step.kernel == "add_s8":
         ctx["fast"] = add_fast(step.params)
     if step.kernel == "conv2d_s8":
@@ -246,6 +254,39 @@ def depthwise_columns(p: dict, pixels: int, patch: bool = False) -> list[tuple[i
             col = kx if patch else q * p["stride_w"] + kx * p["dil_w"]
             cols.setdefault(col, []).append((q, kx))
     return sorted(cols.items())
+
+
+def edge_windows(size: int, outputs: int, taps: int, stride: int, dilation: int, pad: int,
+                 ) -> list[tuple[int, list[int], int]]:
+    """Along one axis, the outputs whose window crosses an edge but reads some input: (output, the taps
+    outside the input, the first input position read)."""
+    found = []
+    for o in range(outputs):
+        at = [o * stride - pad + k * dilation for k in range(taps)]
+        inside = [a for a in at if 0 <= a < size]
+        if inside and len(inside) < taps:
+            found.append((o, [k for k, a in enumerate(at) if not 0 <= a < size], inside[0]))
+    return found
+
+
+def depthwise_line(p: dict) -> dict | None:
+    """A depthwise layer over one axis (a K x 1 kernel over a W = 1 input, or 1 x K over H = 1; multiplier 1,
+    two outputs or more, K <= 25): its `length` (outputs), `taps`, `stride`, `dilation`, `pad` (before), the
+    outputs [lo, hi) whose windows lie inside the input, and `positions[q]`: the input positions (relative
+    to a pass's first window) that q neighbouring outputs read, in the order of their first use."""
+    if p["k_w"] == 1 and p["in_w"] == 1 and p["out_w"] == 1:
+        size, length, taps, stride, dil, pad = p["in_h"], p["out_h"], p["k_h"], p["stride_h"], p["dil_h"], p["pad_top"]
+    elif p["k_h"] == 1 and p["in_h"] == 1 and p["out_h"] == 1:
+        size, length, taps, stride, dil, pad = p["in_w"], p["out_w"], p["k_w"], p["stride_w"], p["dil_w"], p["pad_left"]
+    else:
+        return None
+    if p["depth_multiplier"] != 1 or length < 2 or taps > 25:
+        return None
+    lo = min(-(-pad // stride), length)
+    hi = max(lo, min(length, (size - 1 - (taps - 1) * dil + pad) // stride + 1))
+    positions = {q: list(dict.fromkeys(j * stride + k * dil for k in range(taps) for j in range(q))) for q in (2, 4)}
+    return {"length": length, "taps": taps, "stride": stride, "dilation": dil, "pad": pad, "lo": lo, "hi": hi,
+            "positions": positions}
 
 
 SCALAR_REQUANT_KERNELS = ("conv2d_s8", "fully_connected_s8", "depthwise_conv2d_s8")
