@@ -96,7 +96,8 @@ GRAPHS = {
         {"kernel": (5, 1), "pads": (2, 0, 2, 0), "act": "relu6", "out": (0.03, -128)},
         {"kernel": (4, 1), "pads": (1, 0, 2, 0), "stride": 2, "scales": 0.004},
         {"kernel": (3, 1), "pads": (2, 0, 2, 0), "dilation": 2},
-        {"kernel": (1, 1), "pads": VALID, "out": (0.05, 7)}]),
+        {"kernel": (1, 1), "pads": VALID, "out": (0.05, 7)},
+        {"kernel": (5, 1), "pads": VALID, "stride": 2}]),  # an odd number of outputs, stride 2
     # 1 x K over an H = 1 input (12 channels, an odd number of outputs), a window as long as its input and
     # multiplier 2 (both per pixel), then a 1x2 kernel over padding (no output inside)
     "one_by_k": lambda: chain("one_by_k", 8, (1, 1, 21, 12), [
@@ -106,7 +107,7 @@ GRAPHS = {
         {"kernel": (1, 1), "pads": VALID, "multiplier": 2},
         {"kernel": (1, 2), "pads": (0, 1, 0, 1)}]),
 }
-ONE_D = {"k_by_1": 5, "one_by_k": 3}  # layers that take the 1-D paths (DSP and plain C)
+ONE_D = {"k_by_1": 6, "one_by_k": 3}  # layers that take the 1-D paths (DSP and plain C)
 
 
 def test_one_d_graphs_reach_their_path(tmp_path) -> None:

@@ -284,7 +284,7 @@ def depthwise_line(p: dict) -> dict | None:
         return None
     lo = min(-(-pad // stride), length)
     hi = max(lo, min(length, (size - 1 - (taps - 1) * dil + pad) // stride + 1))
-    positions = {q: list(dict.fromkeys(j * stride + k * dil for k in range(taps) for j in range(q))) for q in (2, 4)}
+    positions = {q: list(dict.fromkeys(j * stride + k * dil for k in range(taps) for j in range(q))) for q in (1, 2, 4)}
     return {"length": length, "taps": taps, "stride": stride, "dilation": dil, "pad": pad, "lo": lo, "hi": hi,
             "positions": positions}
 
