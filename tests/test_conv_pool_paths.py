@@ -115,6 +115,35 @@ def pointwise_graph() -> Graph:
     return b.g
 
 
+def pointwise_long_graph() -> Graph:
+    """5x3x40 (15 pixels) -> conv 1x1, IC=40 (Helium pairs: two 16-value steps and an 8-value tail), OC 143 (35
+    blocks of 4 and 3 alone; relu) -> conv 1x1/2, IC=143 (the longest unrolled row: 8 steps, a 15-value tail,
+    the weight offset 127), one multiplier, 6 pixels over two rows -> conv 1x1, IC=128 (steps only) -> 6."""
+    b = Builder("pointwise_long", 28)
+    x = b.act("x", (1, 5, 3, 40), 0.05, -7)
+    b.g.inputs = [x]
+    q1 = conv(b, "q1", x, (1, 5, 3, 143), (143, 1, 1, 40), np.linspace(0.002, 0.005, 143), act="relu", zp=-128)
+    q2 = conv(b, "q2", q1, (1, 3, 2, 128), (128, 1, 1, 143), np.full(128, 0.0015), (2, 2), zp=4)
+    b.g.outputs = [conv(b, "q3", q2, (1, 3, 2, 6), (6, 1, 1, 128), np.linspace(0.001, 0.003, 6), zp=-9)]
+    return b.g
+
+
+def long_rows_graph() -> Graph:
+    """7x5x17 -> conv 3x3 padded, N=153 (Helium: two pixels x three channels, 9 steps unrolled, a 9-value tail;
+    35 pixels), OC 32 (relu) -> conv 3x3/2 padded, N=288 (18 steps, a loop of 3), OC 214, one multiplier ->
+    conv 1x1 read in place, N=214 (13 steps, a loop of 1, a tail of 6) -> 230 -> conv 1x1, N=230 (14 steps, a
+    loop of 2) -> 9: channels left over after the threes 2, 1, 2, 0."""
+    b = Builder("long_rows", 29)
+    x = b.act("x", (1, 7, 5, 17), 0.05, 3)
+    b.g.inputs = [x]
+    l1 = conv(b, "l1", x, (1, 7, 5, 32), (32, 3, 3, 17), np.linspace(0.002, 0.004, 32), pads=(1, 1, 1, 1),
+              act="relu", zp=-128)
+    l2 = conv(b, "l2", l1, (1, 4, 3, 214), (214, 3, 3, 32), np.full(214, 0.001), (2, 2), pads=(1, 1, 1, 1), zp=4)
+    l3 = conv(b, "l3", l2, (1, 4, 3, 230), (230, 1, 1, 214), np.linspace(0.001, 0.002, 230), zp=-3)
+    b.g.outputs = [conv(b, "l4", l3, (1, 4, 3, 9), (9, 1, 1, 230), np.linspace(0.001, 0.003, 9), zp=2)]
+    return b.g
+
+
 def pool256_graph() -> Graph:
     """16x16x4: a 256-tap global average pool (the halfword sums' limit: 256 * -128 = -32768)."""
     b = Builder("pool256", 24)
@@ -134,7 +163,8 @@ def pool340_graph() -> Graph:
 
 
 GRAPHS = {"rgb": rgb_graph, "dilated": dilated_graph, "tall": tall_graph, "few": few_graph,
-          "pointwise": pointwise_graph, "pool256": pool256_graph, "pool340": pool340_graph}
+          "pointwise": pointwise_graph, "pointwise_long": pointwise_long_graph, "long_rows": long_rows_graph,
+          "pool256": pool256_graph, "pool340": pool340_graph}
 
 
 @pytest.fixture(scope="module", params=sorted(GRAPHS))

@@ -184,7 +184,7 @@ def scratch_by_path(step: Step) -> dict[str, int]:
         n = p["k_h"] * p["k_w"] * p["in_c"]
         plain, _, dsp = conv_scratch_layout(p)
         direct = p["k_h"] == p["k_w"] == 1 and not has_padding(p)  # windows read in place
-        return {"mve": 0 if direct else n, "dsp": dsp if n >= 4 else plain, "c": plain}
+        return {"mve": 0 if direct else 2 * n, "dsp": dsp if n >= 4 else plain, "c": plain}  # mve: window pairs
     if step.kernel == "depthwise_conv2d_s8":
         patch = p["k_h"] * p["k_w"] * p["in_c"] if has_padding(p) else 0
         return {"mve": patch, "dsp": 0 if dsp3_plan(step) else patch, "c": patch}  # dsp3: padding not copied
