@@ -162,6 +162,18 @@ def triples_graph() -> Graph:
     return b.g
 
 
+def pointwise_triples_graph() -> Graph:
+    """4x5x20 (20 pixels: the last three-pixel pass redoes one) -> conv 1x1, IC=20 (five words a window) -> 16
+    (relu) -> conv 1x1, IC=16, one multiplier -> 12: both on the DSP path's three-pixel passes, windows widened
+    in place of the pair path's expansion (kernels.conv_triples, read-in-place convs from 16 channels)."""
+    b = Builder("pointwise_triples", 30)
+    x = b.act("x", (1, 4, 5, 20), 0.05, 5)
+    b.g.inputs = [x]
+    r1 = conv(b, "r1", x, (1, 4, 5, 16), (16, 1, 1, 20), np.linspace(0.002, 0.005, 16), act="relu", zp=-128)
+    b.g.outputs = [conv(b, "r2", r1, (1, 4, 5, 12), (12, 1, 1, 16), np.full(12, 0.004), zp=-3)]
+    return b.g
+
+
 def pool256_graph() -> Graph:
     """16x16x4: a 256-tap global average pool (the halfword sums' limit: 256 * -128 = -32768)."""
     b = Builder("pool256", 24)
@@ -182,7 +194,8 @@ def pool340_graph() -> Graph:
 
 GRAPHS = {"rgb": rgb_graph, "dilated": dilated_graph, "tall": tall_graph, "few": few_graph,
           "pointwise": pointwise_graph, "pointwise_long": pointwise_long_graph, "long_rows": long_rows_graph,
-          "triples": triples_graph, "pool256": pool256_graph, "pool340": pool340_graph}
+          "triples": triples_graph, "pointwise_triples": pointwise_triples_graph, "pool256": pool256_graph,
+          "pool340": pool340_graph}
 
 
 @pytest.fixture(scope="module", params=sorted(GRAPHS))
@@ -202,7 +215,9 @@ def test_graphs_are_what_they_say() -> None:
     triples = {name: [s.node for s in plan.steps if s.kernel == "conv2d_s8"
                       and kernels.conv_triples(s.params, kernels.scratch_room(plan))]
                for name, plan in ((n, plan_memory(lower(make()))) for n, make in GRAPHS.items())}
-    assert {name: nodes for name, nodes in triples.items() if nodes} == {"dilated": ["d1"], "triples": ["u1", "u3"]}
+    assert {name: nodes for name, nodes in triples.items() if nodes} == {
+        "dilated": ["d1", "d4"], "pointwise": ["p3"], "pointwise_long": ["q3"], "triples": ["u1", "u3"],
+        "pointwise_triples": ["r1", "r2"]}
     assert [n for n in convs if kernels.conv_window_words(steps[n].params)] == ["f3", "f5"]
     assert steps["f1"].params["dil_h"] == 2 and not kernels.has_padding(steps["f1"].params)
     assert steps["c1"].params["in_c"] == 3 and steps["c1"].params["stride_h"] == 2
