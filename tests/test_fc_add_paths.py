@@ -2,6 +2,8 @@
 M7, M33: four units x sixteen values a round by LDRD, from one pointer between the rows or from two), Helium
 (M55), ARMv6-M (M0+), ARMv7-M without DSP (M3) and rv32imc (eight units per input byte at immediate offsets,
 one or two pointers), each under QEMU, and the SIMD paths and the plain C on the host (ASan/UBSan, gcc, clang).
+On the DSP boards the layers with units in pairs take the paired kernel (kernels.fc_paired); its library is
+also built on the host, as the DSP path emulated and as the plain C that reads its layout one product at a time.
 
 The shapes aim at the variants: depths that are multiples of 16, of 8 only, of 4 only, not of 4, small (8, 12),
 past the DSP path's single pointer (700) and past the RISC-V path's offsets (1400); units not multiples of 4 or
@@ -15,7 +17,11 @@ import numpy as np
 import pytest
 
 from tests.kernel_paths import path_tests
-from tests.test_codegen_kernels import Builder, q, random_batch
+from tests.test_codegen import HOST, build, generate_into, run_exe
+from tests.test_codegen_kernels import EMULATIONS, SANITIZE, Builder, assert_equal_bytes, q, random_batch
+from tinyc.boards import load_board
+from tinyc.codegen.kernels import fc_paired, fc_paired_weights
+from tinyc.codegen.variants import for_core
 from tinyc.ir import Graph
 from tinyc.lower import Plan, lower
 from tinyc.memory import plan_memory
@@ -97,7 +103,19 @@ def adds_graph() -> Graph:
     return b.g
 
 
-GRAPHS = {"mlp": mlp_graph, "deep": deep_graph, "adds": adds_graph}
+def pairs_graph() -> Graph:
+    """3 rows: 100 -> 16 (one 64-byte round of the paired kernel and 9 words; passes of 3, 3 and 2 pairs; per
+    unit) -> 16 (one multiplier, relu6) -> 10 (passes of 3 and 2 pairs, output zero point 127)."""
+    b = Builder("pairs", 45)
+    x = b.act("x", (1, 3, 100), 0.05, 9)
+    b.g.inputs = [x]
+    h = fc(b, "p100", x, 3, 100, 16, np.linspace(0.002, 0.004, 16), zp=-6)
+    h = fc(b, "p16", h, 3, 16, 16, np.full(16, 0.01), zp=-128, act="relu6", out_scale=0.03)
+    b.g.outputs = [fc(b, "p16b", h, 3, 16, 10, np.linspace(0.01, 0.02, 10), zp=127, out_scale=0.3)]
+    return b.g
+
+
+GRAPHS = {"mlp": mlp_graph, "deep": deep_graph, "adds": adds_graph, "pairs": pairs_graph}
 GENERAL = "adds_general"  # adds_graph with every add as TFLM computes it (no linear form)
 
 
@@ -138,6 +156,53 @@ def test_adds_are_what_they_say() -> None:
     step = adds["in_place"]
     where = {t: (plan.buffers[t].region, plan.buffers[t].offset) for t in (*step.inputs, *step.outputs)}
     assert where[step.outputs[0]] in [where[t] for t in step.inputs]
+
+
+def test_paired_layers_are_what_they_say() -> None:
+    """On a DSP board the layers of whole input words and units in pairs take the paired kernel, their passes
+    of three, two and one pair, rounds and input tails; the 1400-deep layer's sums would not fit 256 x int32's
+    share and a second unit's -128 beside a negative first-unit weight keeps a layer off it."""
+    board = load_board("nucleo-l4r5zi")
+    paired = {s.node for make in GRAPHS.values() for s in for_core(plan_memory(lower(make())), board).steps
+              if s.params.get("paired")}
+    assert paired == {"f52", "f20", "f12", "f16", "g12", "p100", "p16", "p16b"}
+    step = next(s for s in lower(mlp_graph()).steps if s.node == "f16")
+    assert fc_paired(step)
+    w = step.consts["weights"].copy()
+    w[0, 3], w[1, 3] = -5, -128
+    step.consts["weights"] = w
+    assert not fc_paired(step)
+
+
+def test_paired_layout() -> None:
+    """fc_paired_weights keeps every weight: unit u's weight k is the byte the plain C path reads (A's byte, or
+    B's plus the borrow of a negative A byte), for passes of three pairs and a last one of one and of two."""
+    rng = np.random.default_rng(7)
+    for units, depth in ((14, 8), (10, 24), (6, 4)):
+        w = rng.integers(-127, 128, (units, depth)).astype(np.int8)
+        packed = fc_paired_weights(w)
+        assert packed.dtype == np.int8 and packed.size == w.size
+        pairs = units // 2
+        for u in range(units):
+            p = u // 2
+            n = min(3, pairs - p // 3 * 3)
+            base = p // 3 * 6 * depth + p % 3 * 8
+            for k in range(depth):
+                h = base + k // 4 * 8 * n + k % 2 * 4 + k // 2 % 2 * 2
+                got = packed[h + 1] + (packed[h] < 0) if u % 2 else packed[h]
+                assert got == w[u, k], (units, depth, u, k)
+
+
+@pytest.mark.parametrize("path", ["simd32", "gcc", "clang"])
+def test_paired_library_on_host(case, path: str, tmp_path) -> None:
+    """A DSP board's library (paired layers) on the host: its DSP path emulated under ASan/UBSan (the sums
+    wrap as the instructions do), and as plain C with gcc and clang (the layout read one product at a time)."""
+    plan, x, ref = case
+    dsp = for_core(plan, load_board("nucleo-l4r5zi"))
+    gen = generate_into(dsp, tmp_path, plan.graph.name)
+    flags = SANITIZE + [EMULATIONS["simd32"]] if path == "simd32" else HOST[path]
+    exe = build(gen, "gcc" if path == "simd32" else path, flags, path)
+    assert_equal_bytes(run_exe(exe, plan.graph, [x])[0], ref, f"{plan.graph.name}, paired, {path}")
 
 
 test_on_board, test_emulated_on_host, test_plain_c_on_host = path_tests(BOARDS)

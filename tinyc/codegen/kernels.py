@@ -266,6 +266,8 @@ def extra_context(step: Step, plan: Plan, room: int) -> dict:
                                            p["pad_top"]) if p["k_h"] <= 7 else []
     if step.kernel == "add_s8":
         ctx["fast"] = add_fast(step.params)
+    if step.kernel == "fully_connected_s8":
+        ctx["pass_pairs"] = FC_PASS_PAIRS
     if step.kernel == "conv2d_s8":
         plain = conv_scratch_layout(step.params)[0]
         ctx |= {"patch_all": conv_patches_always(step.params), "plain_scratch": plain,
@@ -326,8 +328,12 @@ SCALAR_REQUANT_KERNELS = ("conv2d_s8", "fully_connected_s8", "depthwise_conv2d_s
 def scalar_requant(step: Step) -> dict | None:
     """The one multiplier and shift of a layer whose output channels all share them (per-tensor weight
     scale), which its kernel then holds as literals instead of reading `mult` and `shift` arrays (those
-    stay in the step for the reference runtime but are not emitted, see emitted_consts); None if not."""
+    stay in the step for the reference runtime but are not emitted, see emitted_consts); None if not, and
+    for a paired fully connected step (which reads them from one-element arrays: then layers of one shape
+    share one function, its code several times the literals' few instructions)."""
     if step.kernel not in SCALAR_REQUANT_KERNELS or "mult" not in step.consts or "shift" not in step.consts:
+        return None
+    if step.params.get("paired"):
         return None
     mult, shift = np.asarray(step.consts["mult"]), np.asarray(step.consts["shift"])
     if mult.size == 0 or not (np.all(mult == mult.flat[0]) and np.all(shift == shift.flat[0])):
@@ -341,10 +347,50 @@ def scalar_requant(step: Step) -> dict | None:
 
 def emitted_consts(step: Step) -> dict[str, np.ndarray]:
     """The constant arrays the generated C holds for a step: its consts less the multipliers and shifts
-    of a per-tensor requantization (literals in the kernel, see scalar_requant)."""
+    of a per-tensor requantization (literals in the kernel, see scalar_requant), a paired fully connected
+    step's weights in their layout (fc_paired_weights)."""
+    consts = step.consts
+    if step.params.get("paired"):
+        consts = consts | {"weights": fc_paired_weights(consts["weights"])}
+        if fast_requant(step)["uniform"]:  # one multiplier and shift: their first elements (see scalar_requant)
+            consts |= {"mult": consts["mult"][:1], "shift": consts["shift"][:1]}
     if scalar_requant(step) is None:
-        return step.consts
-    return {k: a for k, a in step.consts.items() if k not in ("mult", "shift")}
+        return consts
+    return {k: a for k, a in consts.items() if k not in ("mult", "shift")}
+
+
+FC_PASS_PAIRS = 3  # unit pairs a pass of the paired fully connected kernel takes (six sums in registers)
+
+
+def fc_paired(step: Step) -> bool:
+    """Whether an int8 fully connected step can take the DSP paired-unit kernel (templates/fully_connected_s8
+    .c.j2): whole words of input (depth % 4 == 0), units in pairs, the fast requantization, each pair's second
+    unit within 2**23 in magnitude (|bias| + 128 * sum |w|: 256 times it fits int32), and no halfword below
+    int16 (a second unit's -128 beside a negative first-unit weight; TFLite's int8 weights stop at -127)."""
+    p = step.params
+    if step.kernel != "fully_connected_s8" or p["depth"] % 4 or p["units"] % 2 or not fast_requant(step):
+        return False
+    w = step.consts["weights"].astype(np.int64).reshape(p["units"], p["depth"])
+    a, b = w[0::2], w[1::2]
+    bound = np.abs(step.consts["bias"].astype(np.int64)[1::2]) + 128 * np.abs(b).sum(axis=1)
+    return bool(bound.max() < 2**23 and not np.any((b == -128) & (a < 0)))
+
+
+def fc_paired_weights(weights: np.ndarray) -> np.ndarray:
+    """[units][depth] int8 weights laid out for the paired kernel, same bytes: units in pairs (A = 2p, B = 2p
+    + 1), pairs in passes of FC_PASS_PAIRS (the last one fewer); per pass, per group of 4 inputs k..k+3, per
+    pair, two words of halfwords: (k, k+2) and (k+1, k+3), the halves SXTB16 and its 8-bit rotation make of
+    an input word. A halfword is A's byte (low) and B's minus A's sign (high, the borrow of a negative low
+    byte), so that its int16 value is A + 256 B and SXTB16 of it is A (see fc_paired)."""
+    units, depth = weights.shape[0], int(np.prod(weights.shape[1:]))
+    w = weights.reshape(units, depth).astype(np.int16)
+    a, b = w[0::2], w[1::2] - (w[0::2] < 0)
+    pairs, groups = units // 2, depth // 4
+    # [pair][group][lane (k % 4 // 2)][word (k % 2)][byte: A, B] -> [pair][group][word][lane][byte]
+    packed = np.stack([a.reshape(pairs, groups, 2, 2), b.reshape(pairs, groups, 2, 2)], axis=-1).astype(np.int8)
+    packed = packed.transpose(0, 1, 3, 2, 4).reshape(pairs, groups, 8)
+    passes = [packed[p:p + FC_PASS_PAIRS].transpose(1, 0, 2).reshape(-1) for p in range(0, pairs, FC_PASS_PAIRS)]
+    return np.concatenate(passes)
 
 
 CHANNEL_AXIS = {"conv2d_s8": 0, "fully_connected_s8": 0, "depthwise_conv2d_s8": -1}

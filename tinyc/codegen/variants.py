@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tinyc.codegen.kernels import fc_paired
 from tinyc.lower.plan import Plan, Step
 from tinyc.ops.conv2d import im2col_needed
 from tinyc.ops.sparse_weights import as_dense
@@ -111,6 +112,8 @@ def for_core(plan: Plan, board: Board | None, goal: str | None = None) -> Plan:
     goal = goal or DEFAULT_GOAL
     steps = [step if step.kernel not in SPARSE_KERNELS or keeps_sparse(step, board.core, goal) else dense_step(step)
              for step in plan.steps]
+    if board.kernels == "dsp":  # the paired-unit fully connected kernel: the same bytes, fewer instructions
+        steps = [replace(s, params=s.params | {"paired": True}) if fc_paired(s) else s for s in steps]
     if all(a is b for a, b in zip(steps, plan.steps, strict=True)):
         return plan
     return replace(plan, steps=steps)
