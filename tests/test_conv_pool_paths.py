@@ -115,6 +115,24 @@ def pointwise_graph() -> Graph:
     return b.g
 
 
+def triples_graph() -> Graph:
+    """8x5x8 -> conv 3x3 padded, IC=8 (72 taps: four rounds of four words and two more), 12 channels, relu ->
+    conv 3x3/2 padded but on top, IC=12 (108 taps) -> 16 -> conv 2x2 stride (1, 2) padded bottom and right,
+    IC=16 (64 taps), one multiplier -> 6. The first and the last take the DSP path's three-pixel passes
+    (kernels.conv_triples), their last pass redoing two pixels (40 = 13 * 3 + 1) and one (8 = 2 * 3 + 2); the
+    middle one, whose three windows would need more scratch than its two, the two-pixel passes."""
+    b = Builder("triples", 28)
+    x = b.act("x", (1, 8, 5, 8), 0.05, 3)
+    b.g.inputs = [x]
+    u1 = conv(b, "u1", x, (1, 8, 5, 12), (12, 3, 3, 8), np.linspace(0.002, 0.006, 12), pads=(1, 1, 1, 1),
+              act="relu", zp=-128)
+    u2 = conv(b, "u2", u1, (1, 4, 3, 16), (16, 3, 3, 12), np.linspace(0.001, 0.004, 16), (2, 2),
+              pads=(0, 1, 1, 1), zp=-6)
+    b.g.outputs = [conv(b, "u3", u2, (1, 4, 2, 6), (6, 2, 2, 16), np.full(6, 0.003), (1, 2), pads=(0, 0, 1, 1),
+                        zp=11)]
+    return b.g
+
+
 def pool256_graph() -> Graph:
     """16x16x4: a 256-tap global average pool (the halfword sums' limit: 256 * -128 = -32768)."""
     b = Builder("pool256", 24)
@@ -134,7 +152,8 @@ def pool340_graph() -> Graph:
 
 
 GRAPHS = {"rgb": rgb_graph, "dilated": dilated_graph, "tall": tall_graph, "few": few_graph,
-          "pointwise": pointwise_graph, "pool256": pool256_graph, "pool340": pool340_graph}
+          "pointwise": pointwise_graph, "triples": triples_graph, "pool256": pool256_graph,
+          "pool340": pool340_graph}
 
 
 @pytest.fixture(scope="module", params=sorted(GRAPHS))
@@ -151,6 +170,10 @@ def test_graphs_are_what_they_say() -> None:
     convs = ("c1", "c2", "c3", "d1", "d2", "d3", "d4", "t1", "f1", "f2", "f3", "f4", "f5")
     assert all(steps[n].kernel == "conv2d_s8" for n in convs)
     assert [n for n in convs if kernels.conv_rows_one_word(steps[n].params)] == ["t1", "f1", "f2"]
+    triples = {name: [s.node for s in plan.steps if s.kernel == "conv2d_s8"
+                      and kernels.conv_triples(s.params, kernels.scratch_room(plan))]
+               for name, plan in ((n, plan_memory(lower(make()))) for n, make in GRAPHS.items())}
+    assert {name: nodes for name, nodes in triples.items() if nodes} == {"dilated": ["d1"], "triples": ["u1", "u3"]}
     assert [n for n in convs if kernels.conv_window_words(steps[n].params)] == ["f3", "f5"]
     assert steps["f1"].params["dil_h"] == 2 and not kernels.has_padding(steps["f1"].params)
     assert steps["c1"].params["in_c"] == 3 and steps["c1"].params["stride_h"] == 2

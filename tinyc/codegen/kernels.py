@@ -51,6 +51,10 @@ class KernelSet:
     counts: dict[str, int] = field(default_factory=dict)
     static_scratch: int = 0  # bytes of the static scratch buffer (kernel scratch the plan did not place)
     static_scratch_paths: dict[str, int] = field(default_factory=dict)  # the same per kernel path (PATHS)
+    room: int = field(init=False)  # scratch_room(plan)
+
+    def __post_init__(self) -> None:
+        self.room = scratch_room(self.plan)
 
     def function_for(self, step: Step) -> str:
         """Render the step's kernel; return the name of the (possibly shared) C function."""
@@ -60,13 +64,13 @@ class KernelSet:
         graph = self.plan.graph
         ctx = {
             "p": step.params,
-            "signature": signature(_FN_PLACEHOLDER, step, self.plan, scratch_need(step)),
-            "scratch": scratch_need(step),
+            "signature": signature(_FN_PLACEHOLDER, step, self.plan, scratch_need(step, self.room)),
+            "scratch": scratch_need(step, self.room),
             "T_in": c_type(graph.tensor(step.inputs[0]).dtype) if step.inputs else None,  # READ_VARIABLE: none
             "T_out": c_type(graph.tensor(step.outputs[0]).dtype) if step.outputs else None,  # ASSIGN_VARIABLE
             "consts": emitted_consts(step),
             "size": graph.tensor(step.outputs[0]).size if step.outputs else None,
-        } | extra_context(step, self.plan)
+        } | extra_context(step, self.plan, self.room)
         text = reindent(template.render(ctx))
         if text not in self.functions:
             n = self.counts.get(step.kernel, 0)
@@ -111,14 +115,25 @@ def conv_patches_always(p: dict) -> bool:
     return p["k_w"] * p["in_c"] < 16 if p["dil_w"] == 1 else p["in_c"] < 16
 
 
-def conv_scratch_layout(p: dict) -> tuple[int, int, int]:
+def conv_scratch_layout(p: dict, room: int = 0) -> tuple[int, int, int]:
     """Bytes of a conv's scratch: im2col patches of two windows (needed only with padding or short rows
-    on plain C targets), then, at the returned offset, both windows as int16 pairs (DSP targets; the offset
-    is 0 where the DSP path needs no byte patches, see conv_expand_at), and the DSP path's total."""
+    on plain C targets), then, at the returned offset, both windows (three with conv_triples) as int16 pairs
+    (DSP targets; the offset is 0 where the DSP path needs no byte patches, see conv_expand_at), and the DSP
+    path's total."""
     n = p["k_h"] * p["k_w"] * p["in_c"]
     plain = 2 * n if has_padding(p) or conv_patches_always(p) else 0
     offset = conv_expand_at(p)
-    return plain, offset, offset + 2 * (conv_dsp_values(p) // 4) * 8
+    return plain, offset, offset + (3 if conv_triples(p, room) else 2) * (conv_dsp_values(p) // 4) * 8
+
+
+def conv_triples(p: dict, room: int) -> bool:
+    """Whether the DSP path takes three pixels a pass (tinyc_dot3x2_x16): windows written straight as int16
+    pairs (in_c % 4 == 0, not read in place), output channels in pairs, at least three pixels, and the three
+    windows' int16 pairs within `room` bytes (scratch_room: no more RAM than two-pixel passes take)."""
+    direct = p["k_h"] == p["k_w"] == 1 and not has_padding(p)
+    n = p["k_h"] * p["k_w"] * p["in_c"]
+    return (not direct and p["in_c"] % 4 == 0 and p["out_c"] % 2 == 0 and p["out_h"] * p["out_w"] >= 3
+            and 3 * (n // 4) * 8 <= room)
 
 
 def conv_dsp_values(p: dict) -> int:
@@ -177,12 +192,13 @@ def conv_window_words(p: dict) -> list[list[tuple[int, int, int, int]]] | None:
 PATHS = ("mve", "dsp", "c")  # the kernel paths a library holds: Helium, DSP extension (SIMD32), plain C
 
 
-def scratch_by_path(step: Step) -> dict[str, int]:
-    """Bytes of scratch the step's kernel uses on each path (the build takes one; see scratch_need)."""
+def scratch_by_path(step: Step, room: int = 0) -> dict[str, int]:
+    """Bytes of scratch the step's kernel uses on each path (the build takes one; see scratch_need), the
+    DSP path's three-pixel passes within `room` (conv_triples)."""
     p = step.params
     if step.kernel == "conv2d_s8":
         n = p["k_h"] * p["k_w"] * p["in_c"]
-        plain, _, dsp = conv_scratch_layout(p)
+        plain, _, dsp = conv_scratch_layout(p, room)
         direct = p["k_h"] == p["k_w"] == 1 and not has_padding(p)  # windows read in place
         return {"mve": 0 if direct else n, "dsp": dsp if n >= 4 else plain, "c": plain}
     if step.kernel == "depthwise_conv2d_s8":
@@ -199,17 +215,29 @@ def conv_expand_at(p: dict) -> int:
     return 2 * conv_dsp_values(p)
 
 
-def scratch_need(step: Step) -> int:
+def scratch_need(step: Step, room: int = 0) -> int:
     """Bytes of scratch the step's kernel uses (im2col patches; for convs also the int16 expansion of the
     DSP path, whichever build uses it: the buffer is sized for the largest)."""
     if step.kernel == "conv2d_s8":
-        return max(scratch_by_path(step).values())
+        return max(scratch_by_path(step, room).values())
     if step.kernel == "depthwise_conv2d_s8":
-        return max(scratch_by_path(step).values())
+        return max(scratch_by_path(step, room).values())
     return step.scratch  # other kernels declare their scratch in the step (e.g. conv2d_sparse_s8)
 
 
-def extra_context(step: Step, plan: Plan) -> dict:
+def scratch_placed(step: Step, plan: Plan, need: int) -> Buffer | None:
+    """The arena buffer the plan gave the step's scratch, if it holds `need` bytes (else: static scratch)."""
+    planned = plan.buffers.get(f"{step.node}:scratch")
+    return planned if planned is not None and step.scratch >= need else None
+
+
+def scratch_room(plan: Plan) -> int:
+    """Bytes of static scratch a DSP build needs without three-pixel conv passes: the room they may take."""
+    return max((scratch_by_path(s)["dsp"] for s in plan.steps if scratch_need(s)
+                and scratch_placed(s, plan, scratch_need(s)) is None), default=0)
+
+
+def extra_context(step: Step, plan: Plan, room: int) -> dict:
     """Values a template needs that are not step params: derived constants, mostly."""
     if step.kernel == "transpose":
         in_shape = tuple(step.params["in_shape"])
@@ -239,7 +267,7 @@ def extra_context(step: Step, plan: Plan) -> dict:
         plain = conv_scratch_layout(step.params)[0]
         ctx |= {"patch_all": conv_patches_always(step.params), "plain_scratch": plain,
                 "expand_at": conv_expand_at(step.params), "window_words": conv_window_words(step.params),
-                "rows_one_word": conv_rows_one_word(step.params),
+                "rows_one_word": conv_rows_one_word(step.params), "triples": conv_triples(step.params, room),
                 "fold_zp": True}  # _requant.j2: out_zp in the rounding constant
     return ctx
 
@@ -405,14 +433,14 @@ def step_calls(kernels: KernelSet, step: Step, step_id: str) -> tuple[list[Call]
     args = [ptr(n) for n in step.inputs] + [ptr(n) for n in step.outputs]
     args += [buffer_pointer(plan.buffers[st.name], c_type(st.dtype), n_in, n_out) for st in step.state]
     args += [f"tinyc_w_{step_id}_{c_identifier(k)}" for k in emitted_consts(step)]
-    need = scratch_need(step)
+    need = scratch_need(step, kernels.room)
     if need:
-        planned = plan.buffers.get(f"{step.node}:scratch")
-        if planned is not None and step.scratch >= need:
+        planned = scratch_placed(step, plan, need)
+        if planned is not None:
             args.append(buffer_pointer(planned, "int8_t", n_in, n_out))
         else:
             kernels.static_scratch = max(kernels.static_scratch, need)
-            for path, size in scratch_by_path(step).items():
+            for path, size in scratch_by_path(step, kernels.room).items():
                 kernels.static_scratch_paths[path] = max(kernels.static_scratch_paths.get(path, 0), size)
             args.append("tinyc_scratch")
     return [Call(f"{fn}({', '.join(args)});", f"{c_comment(step.node)}: {step.kernel}")], fn
