@@ -7,9 +7,9 @@ The shapes aim at the DSP path's variants: the first conv of an RGB model (3 inp
 multiples of 4 (the im2col straight into int16 pairs) with padding and dilation, 1x1 convs read in place with
 and without 4 | IC, odd output channels and odd pixel counts, one multiplier for the whole layer, windows of
 1 and 2 input channels built straight as int16 pairs one word per kernel row, of 3 and 5 inside the input from
-word loads, three pixels a pass (windows of whole words, the last pass redoing one or two pixels); average
-pools with 4 | C (SXTAB16 sums) and without, padded border windows, and windows of 256 taps (the most the
-halfword sums hold) and 340 (the plain C sums).
+word loads, three pixels a pass (windows of whole words, byte patches widened to them as c1, from word loads
+as f5; the last pass redoing one or two pixels); average pools with 4 | C (SXTAB16 sums) and without, padded
+border windows, and windows of 256 taps (the most the halfword sums hold) and 340 (the plain C sums).
 """
 
 from __future__ import annotations
@@ -175,8 +175,8 @@ def test_graphs_are_what_they_say() -> None:
     triples = {name: [s.node for s in plan.steps if s.kernel == "conv2d_s8"
                       and kernels.conv_triples(s.params, kernels.scratch_room(plan))]
                for name, plan in ((n, plan_memory(lower(make()))) for n, make in GRAPHS.items())}
-    assert {name: nodes for name, nodes in triples.items() if nodes} == {"dilated": ["d1", "d4"],
-                                                                      "triples": ["u1", "u3", "u4"]}
+    assert {name: nodes for name, nodes in triples.items() if nodes} == {"rgb": ["c1"], "dilated": ["d1", "d4"],
+                                                                      "few": ["f5"], "triples": ["u1", "u3", "u4"]}
     assert [n for n in convs if kernels.conv_window_words(steps[n].params)] == ["f3", "f5"]
     assert steps["f1"].params["dil_h"] == 2 and not kernels.has_padding(steps["f1"].params)
     assert steps["c1"].params["in_c"] == 3 and steps["c1"].params["stride_h"] == 2

@@ -127,11 +127,14 @@ def conv_scratch_layout(p: dict, room: int = 0) -> tuple[int, int, int]:
 
 
 def conv_triples(p: dict, room: int) -> bool:
-    """Whether the DSP path takes three pixels a pass (tinyc_dot3x2_x16): windows of whole words (in_c % 4 == 0),
-    output channels in pairs, at least three pixels, and the three windows' int16 pairs within `room` bytes
-    (scratch_room: no more RAM than two-pixel passes take)."""
-    n = p["k_h"] * p["k_w"] * p["in_c"]
-    return p["in_c"] % 4 == 0 and p["out_c"] % 2 == 0 and p["out_h"] * p["out_w"] >= 3 and 3 * (n // 4) * 8 <= room
+    """Whether the DSP path takes three pixels a pass (tinyc_dot3x2_x16): windows of whole words (in_c % 4 == 0)
+    or copied to byte patches widened to them (not read in place nor one word a kernel row), output channels in
+    pairs, at least three pixels, and the scratch within `room` bytes (scratch_room: no more RAM than two-pixel
+    passes take)."""
+    direct = p["k_h"] == p["k_w"] == 1 and not has_padding(p)
+    words = p["in_c"] % 4 == 0 or not direct and not conv_rows_one_word(p)
+    n, size = p["k_h"] * p["k_w"] * p["in_c"], conv_expand_at(p) + 3 * (conv_dsp_values(p) // 4) * 8
+    return words and n >= 4 and p["out_c"] % 2 == 0 and p["out_h"] * p["out_w"] >= 3 and size <= room
 
 
 def conv_dsp_values(p: dict) -> int:
