@@ -132,9 +132,9 @@ def conv_triples(p: dict, room: int) -> bool:
     pairs, at least three pixels, and the scratch within `room` bytes (scratch_room: no more RAM than two-pixel
     passes take)."""
     direct = p["k_h"] == p["k_w"] == 1 and not has_padding(p)
-    words = p["in_c"] % 4 == 0 or not direct and not conv_rows_one_word(p)
+    whole = p["in_c"] % 4 == 0 or not direct and not conv_rows_one_word(p)
     n, size = p["k_h"] * p["k_w"] * p["in_c"], conv_expand_at(p) + 3 * (conv_dsp_values(p) // 4) * 8
-    return words and n >= 4 and p["out_c"] % 2 == 0 and p["out_h"] * p["out_w"] >= 3 and size <= room
+    return whole and n >= 4 and p["out_c"] % 2 == 0 and p["out_h"] * p["out_w"] >= 3 and size <= room
 
 
 def conv_dsp_values(p: dict) -> int:
