@@ -123,18 +123,32 @@ def conv_scratch_layout(p: dict, room: int = 0) -> tuple[int, int, int]:
     n = p["k_h"] * p["k_w"] * p["in_c"]
     plain = 2 * n if has_padding(p) or conv_patches_always(p) else 0
     offset = conv_expand_at(p)
-    return plain, offset, offset + (3 if conv_triples(p, room) else 2) * (conv_dsp_values(p) // 4) * 8
+    triples = conv_triples(p, room)
+    if triples == "rows":
+        return plain, offset, conv_rows_scratch(p)
+    return plain, offset, offset + (3 if triples else 2) * (conv_dsp_values(p) // 4) * 8
 
 
-def conv_triples(p: dict, room: int) -> bool:
-    """Whether the DSP path takes three pixels a pass (tinyc_dot3x2_x16): windows of whole words (in_c % 4 == 0)
-    or copied to byte patches widened to them (not read in place nor one word a kernel row), output channels in
-    pairs, at least three pixels, and the scratch within `room` bytes (scratch_room: no more RAM than two-pixel
-    passes take)."""
+def conv_rows_scratch(p: dict) -> int:
+    """Bytes of the DSP path's three-pixel passes a kernel row at a time: six int32 sums per output channel
+    pair, then the three windows' rows as int16 pairs."""
+    return 12 * p["out_c"] + 3 * (p["k_w"] * p["in_c"] // 4) * 8
+
+
+def conv_triples(p: dict, room: int) -> str:
+    """How the DSP path takes three pixels a pass (tinyc_dot3x2_x16), if it does ("" if not): "whole" windows at
+    once, of whole words (in_c % 4 == 0) or copied to byte patches widened to them (not read in place nor one
+    word a kernel row), or, for in_c % 4 == 0 where those would not fit, one kernel "rows" at a time; with output
+    channels in pairs, at least three pixels, and the scratch within `room` bytes (scratch_room: no more RAM
+    than two-pixel passes take)."""
     direct = p["k_h"] == p["k_w"] == 1 and not has_padding(p)
     whole = p["in_c"] % 4 == 0 or not direct and not conv_rows_one_word(p)
     n, size = p["k_h"] * p["k_w"] * p["in_c"], conv_expand_at(p) + 3 * (conv_dsp_values(p) // 4) * 8
-    return whole and n >= 4 and p["out_c"] % 2 == 0 and p["out_h"] * p["out_w"] >= 3 and size <= room
+    if not whole or n < 4 or p["out_c"] % 2 or p["out_h"] * p["out_w"] < 3:
+        return ""
+    if size <= room:
+        return "whole"
+    return "rows" if p["in_c"] % 4 == 0 and p["k_h"] > 1 and conv_rows_scratch(p) <= room else ""
 
 
 def conv_dsp_values(p: dict) -> int:
