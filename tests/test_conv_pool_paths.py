@@ -7,8 +7,10 @@ The shapes aim at the DSP path's variants: the first conv of an RGB model (3 inp
 multiples of 4 (the im2col straight into int16 pairs) with padding and dilation, 1x1 convs read in place with
 and without 4 | IC, odd output channels and odd pixel counts, one multiplier for the whole layer, windows of
 1 and 2 input channels built straight as int16 pairs one word per kernel row, of 3 and 5 inside the input from
-word loads; average pools with 4 | C (SXTAB16 sums) and without, padded border windows, and windows of 256 taps
-(the most the halfword sums hold) and 340 (the plain C sums).
+word loads, three pixels a pass (windows of whole words, byte patches widened to them as c1, from word loads
+as f5, a kernel row at a time as d2 and u2; the last pass redoing one or two pixels); average pools with
+4 | C (SXTAB16 sums) and without, padded border windows, and windows of 256 taps (the most the halfword sums
+hold) and 340 (the plain C sums).
 """
 
 from __future__ import annotations
@@ -147,9 +149,10 @@ def long_rows_graph() -> Graph:
 def triples_graph() -> Graph:
     """8x5x8 -> conv 3x3 padded, IC=8 (72 taps: four rounds of four words and two more), 12 channels, relu ->
     conv 3x3/2 padded but on top, IC=12 (108 taps) -> 16 -> conv 2x2 stride (1, 2) padded bottom and right,
-    IC=16 (64 taps), one multiplier -> 6. The first and the last take the DSP path's three-pixel passes
-    (kernels.conv_triples), their last pass redoing two pixels (40 = 13 * 3 + 1) and one (8 = 2 * 3 + 2); the
-    middle one, whose three windows would need more scratch than its two, the two-pixel passes."""
+    IC=16 (64 taps), one multiplier -> 8 -> conv 1x1 stride (2, 1) read in place, IC=8 -> 4: the DSP path's
+    three-pixel passes (kernels.conv_triples), the last pass redoing two pixels (40 = 13 * 3 + 1) or one (8 = 2 *
+    3 + 2); the second, whose three windows would need more scratch than its two, a kernel row at a time (its
+    last row over the bottom border); the last, read in place with fewer than 16 channels, pixel pairs."""
     b = Builder("triples", 28)
     x = b.act("x", (1, 8, 5, 8), 0.05, 3)
     b.g.inputs = [x]
@@ -157,8 +160,8 @@ def triples_graph() -> Graph:
               act="relu", zp=-128)
     u2 = conv(b, "u2", u1, (1, 4, 3, 16), (16, 3, 3, 12), np.linspace(0.001, 0.004, 16), (2, 2),
               pads=(0, 1, 1, 1), zp=-6)
-    b.g.outputs = [conv(b, "u3", u2, (1, 4, 2, 6), (6, 2, 2, 16), np.full(6, 0.003), (1, 2), pads=(0, 0, 1, 1),
-                        zp=11)]
+    u3 = conv(b, "u3", u2, (1, 4, 2, 8), (8, 2, 2, 16), np.full(8, 0.003), (1, 2), pads=(0, 0, 1, 1), zp=11)
+    b.g.outputs = [conv(b, "u4", u3, (1, 2, 2, 4), (4, 1, 1, 8), np.linspace(0.004, 0.009, 4), (2, 1), zp=-1)]
     return b.g
 
 
@@ -212,12 +215,12 @@ def test_graphs_are_what_they_say() -> None:
     convs = ("c1", "c2", "c3", "d1", "d2", "d3", "d4", "t1", "f1", "f2", "f3", "f4", "f5")
     assert all(steps[n].kernel == "conv2d_s8" for n in convs)
     assert [n for n in convs if kernels.conv_rows_one_word(steps[n].params)] == ["t1", "f1", "f2"]
-    triples = {name: [s.node for s in plan.steps if s.kernel == "conv2d_s8"
-                      and kernels.conv_triples(s.params, kernels.scratch_room(plan))]
-               for name, plan in ((n, plan_memory(lower(make()))) for n, make in GRAPHS.items())}
-    assert {name: nodes for name, nodes in triples.items() if nodes} == {
-        "dilated": ["d1", "d4"], "pointwise": ["p3"], "pointwise_long": ["q3"], "triples": ["u1", "u3"],
-        "pointwise_triples": ["r1", "r2"]}
+    plans = [plan_memory(lower(make())) for make in GRAPHS.values()]
+    triples = {s.node: kernels.conv_triples(s.params, kernels.scratch_room(plan)) for plan in plans
+               for s in plan.steps if s.kernel == "conv2d_s8"}
+    assert {node: how for node, how in triples.items() if how} == {
+        "c1": "whole", "d1": "whole", "d2": "rows", "d4": "whole", "f5": "whole", "p3": "whole", "q3": "whole",
+        "u1": "whole", "u2": "rows", "u3": "whole", "r1": "whole", "r2": "whole"}
     assert [n for n in convs if kernels.conv_window_words(steps[n].params)] == ["f3", "f5"]
     assert steps["f1"].params["dil_h"] == 2 and not kernels.has_padding(steps["f1"].params)
     assert steps["c1"].params["in_c"] == 3 and steps["c1"].params["stride_h"] == 2

@@ -123,20 +123,37 @@ def conv_scratch_layout(p: dict, room: int = 0) -> tuple[int, int, int]:
     n = p["k_h"] * p["k_w"] * p["in_c"]
     plain = 2 * n if has_padding(p) or conv_patches_always(p) else 0
     offset = conv_expand_at(p)
-    return plain, offset, offset + (3 if conv_triples(p, room) else 2) * (conv_dsp_values(p) // 4) * 8
+    triples = conv_triples(p, room)
+    if triples == "rows":
+        return plain, offset, conv_rows_scratch(p)
+    return plain, offset, offset + (3 if triples else 2) * (conv_dsp_values(p) // 4) * 8
 
 
-def conv_triples(p: dict, room: int) -> bool:
-    """Whether the DSP path takes three pixels a pass (tinyc_dot3x2_x16): windows written straight as int16
-    pairs (in_c % 4 == 0), output channels in pairs, at least three pixels, and the three windows' int16 pairs
-    within `room` bytes (scratch_room: no more RAM than two-pixel passes take). A 1x1 conv's pixel is widened to
-    int16 on the DSP path anyway: three of them take it from 16 input channels up (below, the per-pass cost of
-    the widening outweighs the saving: VWW's 8-channel conv_2d_2 is 6% slower), and its scratch may grow by
-    half (2 * in_c bytes)."""
+def conv_rows_scratch(p: dict) -> int:
+    """Bytes of the DSP path's three-pixel passes a kernel row at a time: six int32 sums per output channel
+    pair, then the three windows' rows as int16 pairs."""
+    return 12 * p["out_c"] + 3 * (p["k_w"] * p["in_c"] // 4) * 8
+
+
+def conv_triples(p: dict, room: int) -> str:
+    """How the DSP path takes three pixels a pass (tinyc_dot3x2_x16), if it does ("" if not): "whole" windows at
+    once, of whole words (in_c % 4 == 0) or copied to byte patches widened to them (not read in place nor one
+    word a kernel row), or, for in_c % 4 == 0 where those would not fit, one kernel "rows" at a time; with output
+    channels in pairs, at least three pixels, and the scratch within `room` bytes (scratch_room: no more RAM
+    than two-pixel passes take). A 1x1 conv read in place has its pixels widened to int16 on the DSP path
+    anyway: three of them take "whole" from 16 input channels up whatever the room (its scratch grows by
+    2 * in_c bytes), none below (there the per-pass widening outweighs the saving: VWW's 8-channel conv_2d_2
+    is 6% slower)."""
     direct = p["k_h"] == p["k_w"] == 1 and not has_padding(p)
-    n = p["k_h"] * p["k_w"] * p["in_c"]
-    fits = p["in_c"] >= 16 if direct else 3 * (n // 4) * 8 <= room
-    return p["in_c"] % 4 == 0 and p["out_c"] % 2 == 0 and p["out_h"] * p["out_w"] >= 3 and fits
+    whole = p["in_c"] % 4 == 0 or not direct and not conv_rows_one_word(p)
+    n, size = p["k_h"] * p["k_w"] * p["in_c"], conv_expand_at(p) + 3 * (conv_dsp_values(p) // 4) * 8
+    if not whole or n < 4 or p["out_c"] % 2 or p["out_h"] * p["out_w"] < 3:
+        return ""
+    if direct:
+        return "whole" if p["in_c"] >= 16 else ""
+    if size <= room:
+        return "whole"
+    return "rows" if p["in_c"] % 4 == 0 and p["k_h"] > 1 and conv_rows_scratch(p) <= room else ""
 
 
 def conv_dsp_values(p: dict) -> int:
