@@ -1,6 +1,7 @@
 """Sparse or dense per core (tinyc/codegen/variants.py): the measured cost model sends MLPerf VWW's mostly-zero
 1x1 convolutions back to the dense kernel on the Cortex-M55 for speed, keeps them sparse for size, and either
-choice gives the reference's bytes on the host and on the emulated core."""
+choice gives the reference's bytes on the host and on the emulated core; the DSP cores' fully connected layers
+take the paired kernel."""
 
 from __future__ import annotations
 
@@ -54,9 +55,20 @@ def test_speed_never_predicts_slower_than_size(vww) -> None:  # noqa: ANN001
         core = load_board(board_id).core
         chosen = for_core(vww, load_board(board_id), "speed")
         for before, after in zip(vww.steps, chosen.steps, strict=True):
-            if before is not after:
+            if before.kernel in SPARSE_KERNELS and after.kernel not in SPARSE_KERNELS:
                 dense, sparse = predicted(before, core)
                 assert dense < sparse
+
+
+def test_dsp_cores_take_the_paired_fully_connected(vww) -> None:  # noqa: ANN001
+    """The paired fully connected kernel (the same bytes, fewer instructions) on the DSP-extension cores, for
+    every goal; the other cores and the host keep the layout the reference reads."""
+    fc = next(s.node for s in vww.steps if s.kernel == "fully_connected_s8")
+    for board_id, paired in (("nucleo-l4r5zi", True), ("nucleo-h743zi", True), ("corstone-300", False),
+                             ("rpi-pico", False), ("esp32-c3", False)):
+        for goal in ("speed", "balanced", "size"):
+            step = next(s for s in for_core(vww, load_board(board_id), goal).steps if s.node == fc)
+            assert bool(step.params.get("paired")) is paired, (board_id, goal)
 
 
 def test_dense_choice_gives_the_same_bytes(vww) -> None:  # noqa: ANN001
