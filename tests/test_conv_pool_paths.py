@@ -161,11 +161,14 @@ def word_rows_graph() -> Graph:
 
 def loop3_rows_graph() -> Graph:
     """4x3x27 -> conv 3x3 padded, N=243 (Helium: two pixels x three channels, 15 steps in a loop of 3, a tail of
-    3), one multiplier -> 5 (2 left over)."""
+    3; windows inside the input copied by 18 unrolled vector copies), one multiplier -> 5 (2 left over) -> conv
+    5x5 dilation (1, 2) padded (25 runs of 5 values: too many to unroll, tinyc_im2col_v) -> 4."""
     b = Builder("loop3_rows", 31)
     x = b.act("x", (1, 4, 3, 27), 0.05, -3)
     b.g.inputs = [x]
-    b.g.outputs = [conv(b, "s1", x, (1, 4, 3, 5), (5, 3, 3, 27), np.full(5, 0.0015), pads=(1, 1, 1, 1), zp=7)]
+    s1 = conv(b, "s1", x, (1, 4, 3, 5), (5, 3, 3, 27), np.full(5, 0.0015), pads=(1, 1, 1, 1), zp=7)
+    b.g.outputs = [conv(b, "s2", s1, (1, 4, 3, 4), (4, 5, 5, 5), np.linspace(0.002, 0.004, 4), dilation=(1, 2),
+                        pads=(2, 4, 2, 4), zp=-1)]
     return b.g
 
 
