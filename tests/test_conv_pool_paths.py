@@ -132,9 +132,9 @@ def pointwise_long_graph() -> Graph:
 
 def long_rows_graph() -> Graph:
     """7x5x17 -> conv 3x3 padded, N=153 (Helium: two pixels x three channels, 9 steps unrolled, a 9-value tail;
-    35 pixels), OC 32 (relu) -> conv 3x3/2 padded, N=288 (18 steps, a loop of 3), OC 214, one multiplier ->
-    conv 1x1 read in place, N=214 (13 steps, a loop of 1, a tail of 6) -> 230 -> conv 1x1, N=230 (14 steps, a
-    loop of 2) -> 9: channels left over after the threes 2, 1, 2, 0."""
+    35 pixels), OC 32 (relu) -> conv 3x3/2 padded, N=288 (four channels x two pixels, word loads, 18 steps), OC
+    214 (2 left over), one multiplier -> conv 1x1 read in place, N=214 (three channels: 13 steps, a loop of 1, a
+    tail of 6) -> 230 (2 left over) -> conv 1x1, N=230 (14 steps, a loop of 2) -> 9 (none left over)."""
     b = Builder("long_rows", 29)
     x = b.act("x", (1, 7, 5, 17), 0.05, 3)
     b.g.inputs = [x]
@@ -172,8 +172,36 @@ def pointwise_triples_graph() -> Graph:
     b = Builder("pointwise_triples", 30)
     x = b.act("x", (1, 4, 5, 20), 0.05, 5)
     b.g.inputs = [x]
-    r1 = conv(b, "r1", x, (1, 4, 5, 16), (16, 1, 1, 20), np.linspace(0.002, 0.005, 16), act="relu", zp=-128)
-    b.g.outputs = [conv(b, "r2", r1, (1, 4, 5, 12), (12, 1, 1, 16), np.full(12, 0.004), zp=-3)]
+    v1 = conv(b, "v1", x, (1, 4, 5, 16), (16, 1, 1, 20), np.linspace(0.002, 0.005, 16), act="relu", zp=-128)
+    b.g.outputs = [conv(b, "v2", v1, (1, 4, 5, 12), (12, 1, 1, 16), np.full(12, 0.004), zp=-3)]
+    return b.g
+
+
+def word_rows_graph() -> Graph:
+    """5x3x13 -> conv 3x4 padded, N=156 (Helium: four channels x two pixels unrolled, the weights loaded as
+    words, a 12-value tail), OC 67 (3 left over; relu) -> conv 1x1, N=67 (byte loads, a tail of 3) -> 20 -> conv
+    4x4 padded, N=320 (the longest word-loaded row: 20 steps, the offset 304), one multiplier -> 9 (1 left
+    over)."""
+    b = Builder("word_rows", 30)
+    x = b.act("x", (1, 5, 3, 13), 0.05, 5)
+    b.g.inputs = [x]
+    r1 = conv(b, "r1", x, (1, 5, 3, 67), (67, 3, 4, 13), np.linspace(0.002, 0.004, 67), pads=(1, 1, 1, 2),
+              act="relu", zp=-128)
+    r2 = conv(b, "r2", r1, (1, 5, 3, 20), (20, 1, 1, 67), np.linspace(0.003, 0.006, 20), zp=-6)
+    b.g.outputs = [conv(b, "r3", r2, (1, 5, 3, 9), (9, 4, 4, 20), np.full(9, 0.0015), pads=(1, 1, 2, 2), zp=2)]
+    return b.g
+
+
+def loop3_rows_graph() -> Graph:
+    """4x3x27 -> conv 3x3 padded, N=243 (Helium: two pixels x three channels, 15 steps in a loop of 3, a tail of
+    3; windows inside the input copied by 18 unrolled vector copies), one multiplier -> 5 (2 left over) -> conv
+    5x5 dilation (1, 2) padded (25 runs of 5 values: too many to unroll, tinyc_im2col_v) -> 4."""
+    b = Builder("loop3_rows", 31)
+    x = b.act("x", (1, 4, 3, 27), 0.05, -3)
+    b.g.inputs = [x]
+    s1 = conv(b, "s1", x, (1, 4, 3, 5), (5, 3, 3, 27), np.full(5, 0.0015), pads=(1, 1, 1, 1), zp=7)
+    b.g.outputs = [conv(b, "s2", s1, (1, 4, 3, 4), (4, 5, 5, 5), np.linspace(0.002, 0.004, 4), dilation=(1, 2),
+                        pads=(2, 4, 2, 4), zp=-1)]
     return b.g
 
 
@@ -197,7 +225,8 @@ def pool340_graph() -> Graph:
 
 GRAPHS = {"rgb": rgb_graph, "dilated": dilated_graph, "tall": tall_graph, "few": few_graph,
           "pointwise": pointwise_graph, "pointwise_long": pointwise_long_graph, "long_rows": long_rows_graph,
-          "triples": triples_graph, "pointwise_triples": pointwise_triples_graph, "pool256": pool256_graph,
+          "triples": triples_graph, "pointwise_triples": pointwise_triples_graph, "word_rows": word_rows_graph,
+          "loop3_rows": loop3_rows_graph, "pool256": pool256_graph,
           "pool340": pool340_graph}
 
 
@@ -220,7 +249,7 @@ def test_graphs_are_what_they_say() -> None:
                for s in plan.steps if s.kernel == "conv2d_s8"}
     assert {node: how for node, how in triples.items() if how} == {
         "c1": "whole", "d1": "whole", "d2": "rows", "d4": "whole", "f5": "whole", "p3": "whole", "q3": "whole",
-        "u1": "whole", "u2": "rows", "u3": "whole", "r1": "whole", "r2": "whole"}
+        "u1": "whole", "u2": "rows", "u3": "whole", "v1": "whole", "v2": "whole", "s2": "whole"}
     assert [n for n in convs if kernels.conv_window_words(steps[n].params)] == ["f3", "f5"]
     assert steps["f1"].params["dil_h"] == 2 and not kernels.has_padding(steps["f1"].params)
     assert steps["c1"].params["in_c"] == 3 and steps["c1"].params["stride_h"] == 2
