@@ -115,6 +115,19 @@ def pointwise_graph() -> Graph:
     return b.g
 
 
+def valid_graph() -> Graph:
+    """10x10x5 -> conv 3x3 unpadded, IC=5 (rows of 15 values), OC 6 -> conv 1x1/2, OC 10 (relu): RISC-V's windows
+    all in place without a flat input step (kernels.conv_rv_blocks), rows with a tail, output channels past the
+    last four."""
+    b = Builder("valid", 28)
+    x = b.act("x", (1, 10, 10, 5), 0.05, 11)
+    b.g.inputs = [x]
+    v1 = conv(b, "v1", x, (1, 8, 8, 6), (6, 3, 3, 5), np.linspace(0.002, 0.005, 6), zp=-6)
+    b.g.outputs = [conv(b, "v2", v1, (1, 4, 4, 10), (10, 1, 1, 6), np.linspace(0.004, 0.009, 10), (2, 2),
+                        act="relu", zp=-128)]
+    return b.g
+
+
 def pool256_graph() -> Graph:
     """16x16x4: a 256-tap global average pool (the halfword sums' limit: 256 * -128 = -32768)."""
     b = Builder("pool256", 24)
@@ -134,7 +147,7 @@ def pool340_graph() -> Graph:
 
 
 GRAPHS = {"rgb": rgb_graph, "dilated": dilated_graph, "tall": tall_graph, "few": few_graph,
-          "pointwise": pointwise_graph, "pool256": pool256_graph, "pool340": pool340_graph}
+          "pointwise": pointwise_graph, "valid": valid_graph, "pool256": pool256_graph, "pool340": pool340_graph}
 
 
 @pytest.fixture(scope="module", params=sorted(GRAPHS))
@@ -148,14 +161,22 @@ def test_graphs_are_what_they_say() -> None:
     """The convs stay dense (conv2d_s8) with the shapes the docstrings name, and the outputs are not constant
     (a change that saturated every value would hide wrong sums)."""
     steps = {s.node: s for g in GRAPHS.values() for s in lower(g()).steps}
-    convs = ("c1", "c2", "c3", "d1", "d2", "d3", "d4", "t1", "f1", "f2", "f3", "f4", "f5")
+    convs = ("c1", "c2", "c3", "d1", "d2", "d3", "d4", "t1", "f1", "f2", "f3", "f4", "f5", "v1", "v2")
     assert all(steps[n].kernel == "conv2d_s8" for n in convs)
     assert [n for n in convs if kernels.conv_rows_one_word(steps[n].params)] == ["t1", "f1", "f2"]
-    assert [n for n in convs if kernels.conv_window_words(steps[n].params)] == ["f3", "f5"]
+    assert [n for n in convs if kernels.conv_window_words(steps[n].params)] == ["f3", "f5", "v1"]
     assert steps["f1"].params["dil_h"] == 2 and not kernels.has_padding(steps["f1"].params)
     assert steps["c1"].params["in_c"] == 3 and steps["c1"].params["stride_h"] == 2
     assert steps["d1"].params["dil_w"] == 2 and steps["d1"].params["pad_left"] == 2
     assert steps["t1"].params["k_h"] * steps["t1"].params["k_w"] * steps["t1"].params["in_c"] == 40
+    # RISC-V's 4 x 4 blocks (kernels.conv_rv_blocks): every way of reading the windows, and the fallback
+    rv = {n: kernels.conv_rv_blocks(steps[n].params) for n in convs + ("p1", "p2", "p3")}
+    assert [n for n in rv if rv[n] is None] == ["f1", "f2"]
+    assert [n for n in rv if rv[n] and rv[n]["check"]] == ["d1", "d2", "f3"]
+    assert [n for n in rv if rv[n] and rv[n]["flat"]] == ["d3", "d4", "p1", "p2", "p3"]
+    assert [n for n in rv if rv[n] and rv[n]["in_place"] and not rv[n]["patched"] and not rv[n]["flat"]] == \
+        ["v1", "v2"]
+    assert [n for n in rv if rv[n] and not rv[n]["in_place"]] == ["c1", "c2", "c3", "t1", "f4", "f5"]
     for name, make in GRAPHS.items():
         plan = plan_memory(lower(make()))
         y = run_plan(plan, [random_batch(plan, N_INPUTS, seed=31)])[plan.graph.outputs[0]]
