@@ -128,6 +128,19 @@ def valid_graph() -> Graph:
     return b.g
 
 
+def band_graph() -> Graph:
+    """5x12x6 -> conv 3x3 padded, OC 8 -> conv 3x3 dilation (1, 2) padded (1, 2), IC=8, OC 5: rows of 12
+    output pixels, RISC-V's border groups read from a copy of the band of input they span (in place inside)."""
+    b = Builder("band", 29)
+    x = b.act("x", (1, 5, 12, 6), 0.05, -3)
+    b.g.inputs = [x]
+    b1 = conv(b, "b1", x, (1, 5, 12, 8), (8, 3, 3, 6), np.linspace(0.003, 0.006, 8), pads=(1, 1, 1, 1), act="relu",
+              zp=-128)
+    b.g.outputs = [conv(b, "b2", b1, (1, 5, 12, 5), (5, 3, 3, 8), np.linspace(0.001, 0.003, 5), dilation=(1, 2),
+                        pads=(1, 2, 1, 2), zp=8)]
+    return b.g
+
+
 def pool256_graph() -> Graph:
     """16x16x4: a 256-tap global average pool (the halfword sums' limit: 256 * -128 = -32768)."""
     b = Builder("pool256", 24)
@@ -147,7 +160,8 @@ def pool340_graph() -> Graph:
 
 
 GRAPHS = {"rgb": rgb_graph, "dilated": dilated_graph, "tall": tall_graph, "few": few_graph,
-          "pointwise": pointwise_graph, "valid": valid_graph, "pool256": pool256_graph, "pool340": pool340_graph}
+          "pointwise": pointwise_graph, "valid": valid_graph, "band": band_graph, "pool256": pool256_graph,
+          "pool340": pool340_graph}
 
 
 @pytest.fixture(scope="module", params=sorted(GRAPHS))
@@ -161,7 +175,7 @@ def test_graphs_are_what_they_say() -> None:
     """The convs stay dense (conv2d_s8) with the shapes the docstrings name, and the outputs are not constant
     (a change that saturated every value would hide wrong sums)."""
     steps = {s.node: s for g in GRAPHS.values() for s in lower(g()).steps}
-    convs = ("c1", "c2", "c3", "d1", "d2", "d3", "d4", "t1", "f1", "f2", "f3", "f4", "f5", "v1", "v2")
+    convs = ("c1", "c2", "c3", "d1", "d2", "d3", "d4", "t1", "f1", "f2", "f3", "f4", "f5", "v1", "v2", "b1", "b2")
     assert all(steps[n].kernel == "conv2d_s8" for n in convs)
     assert [n for n in convs if kernels.conv_rows_one_word(steps[n].params)] == ["t1", "f1", "f2"]
     assert [n for n in convs if kernels.conv_window_words(steps[n].params)] == ["f3", "f5", "v1"]
@@ -172,7 +186,8 @@ def test_graphs_are_what_they_say() -> None:
     # RISC-V's 4 x 4 blocks (kernels.conv_rv_blocks): every way of reading the windows, and the fallback
     rv = {n: kernels.conv_rv_blocks(steps[n].params) for n in convs + ("p1", "p2", "p3")}
     assert [n for n in rv if rv[n] is None] == ["f1", "f2"]
-    assert [n for n in rv if rv[n] and rv[n]["check"]] == ["d1", "d2", "f3"]
+    assert [n for n in rv if rv[n] and rv[n]["check"]] == ["d1", "d2", "f3", "b1", "b2"]
+    assert [n for n in rv if rv[n] and rv[n]["band"]] == ["f4", "f5", "b1", "b2"]
     assert [n for n in rv if rv[n] and rv[n]["flat"]] == ["d3", "d4", "p1", "p2", "p3"]
     assert [n for n in rv if rv[n] and rv[n]["in_place"] and not rv[n]["patched"] and not rv[n]["flat"]] == \
         ["v1", "v2"]

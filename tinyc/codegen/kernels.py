@@ -179,9 +179,10 @@ def conv_rv_blocks(p: dict) -> dict | None:
     of its pixel groups (pixels 0-3, 4-7 ..., the last group moved back to end at the last pixel): `in_place`
     if some group's four windows are read in the input, at one constant distance from each other (all inside
     it and in one output row, or every window anywhere: `flat`, unpadded with a constant input step per
-    output pixel); `patched` if some group's are first copied to four dense patches; `check` if the kernel
-    must tell which at run time. None where the path does not apply (fewer than 4 output pixels, channels
-    or window values)."""
+    output pixel); `patched` if some group's are first copied to scratch: as the band of input they span
+    (`band`: its bytes, padding included, when every group lies in one output row, so that the windows are
+    read with the in-place code), else as four dense patches; `check` if the kernel must tell which at run
+    time. None where the path does not apply (fewer than 4 output pixels, channels or window values)."""
     npix, n = p["out_h"] * p["out_w"], p["k_h"] * p["k_w"] * p["in_c"]
     if npix < 4 or p["out_c"] < 4 or n < 4:
         return None
@@ -192,10 +193,12 @@ def conv_rv_blocks(p: dict) -> dict | None:
         (ix + 3 * p["stride_w"] + (p["k_w"] - 1) * p["dil_w"] < p["in_w"])
     in_place = flat or bool(inside.any())
     patched = not flat and not bool(inside.all())
-    return {"flat": flat, "in_place": in_place, "patched": patched, "check": in_place and patched}
+    span = 3 * p["stride_w"] + (p["k_w"] - 1) * p["dil_w"] + 1  # input columns a group's windows read
+    band = p["k_h"] * span * p["in_c"] if patched and p["out_w"] % 4 == 0 else 0
+    return {"flat": flat, "in_place": in_place, "patched": patched, "check": in_place and patched, "band": band}
 
 
-PATHS = ("mve", "dsp", "c", "rv")  # the kernel paths a library holds: Helium, DSP extension, plain C (ARM; RISC-V)
+PATHS = ("mve", "dsp", "c", "rv")  # the kernel paths a library holds: Helium, DSP extension, plain C, RISC-V
 
 
 def scratch_by_path(step: Step) -> dict[str, int]:
@@ -207,7 +210,7 @@ def scratch_by_path(step: Step) -> dict[str, int]:
         direct = p["k_h"] == p["k_w"] == 1 and not has_padding(p)  # windows read in place
         rv = conv_rv_blocks(p)
         return {"mve": 0 if direct else n, "dsp": dsp if n >= 4 else plain, "c": plain,
-                "rv": plain if rv is None else 4 * n if rv["patched"] else 0}
+                "rv": plain if rv is None else rv["band"] or (4 * n if rv["patched"] else 0)}
     if step.kernel == "depthwise_conv2d_s8":
         patch = p["k_h"] * p["k_w"] * p["in_c"] if has_padding(p) else 0
         dsp = 0 if dsp3_plan(step) else patch  # dsp3: padding not copied
