@@ -141,6 +141,19 @@ def band_graph() -> Graph:
     return b.g
 
 
+def wide_graph() -> Graph:
+    """2x4x700 -> conv 1x1, IC=700 -> 80 -> conv 3x3 padded, 720 taps -> 6 (relu): RISC-V's loads reaching past
+    2047 bytes from one pointer (conv2d_s8.c.j2 rv_bias: the pointer moved to the middle of their offsets):
+    pixels and weight rows 700 apart, weight rows 720 apart."""
+    b = Builder("wide", 30)
+    x = b.act("x", (1, 2, 4, 700), 0.05, 2)
+    b.g.inputs = [x]
+    w1 = conv(b, "w1", x, (1, 2, 4, 80), (80, 1, 1, 700), np.linspace(0.0005, 0.001, 80), zp=-5)
+    b.g.outputs = [conv(b, "w2", w1, (1, 2, 4, 6), (6, 3, 3, 80), np.linspace(0.0004, 0.0008, 6), pads=(1, 1, 1, 1),
+                        act="relu", zp=-128)]
+    return b.g
+
+
 def pool256_graph() -> Graph:
     """16x16x4: a 256-tap global average pool (the halfword sums' limit: 256 * -128 = -32768)."""
     b = Builder("pool256", 24)
@@ -160,8 +173,8 @@ def pool340_graph() -> Graph:
 
 
 GRAPHS = {"rgb": rgb_graph, "dilated": dilated_graph, "tall": tall_graph, "few": few_graph,
-          "pointwise": pointwise_graph, "valid": valid_graph, "band": band_graph, "pool256": pool256_graph,
-          "pool340": pool340_graph}
+          "pointwise": pointwise_graph, "valid": valid_graph, "band": band_graph, "wide": wide_graph,
+          "pool256": pool256_graph, "pool340": pool340_graph}
 
 
 @pytest.fixture(scope="module", params=sorted(GRAPHS))
@@ -183,6 +196,7 @@ def test_graphs_are_what_they_say() -> None:
     assert steps["c1"].params["in_c"] == 3 and steps["c1"].params["stride_h"] == 2
     assert steps["d1"].params["dil_w"] == 2 and steps["d1"].params["pad_left"] == 2
     assert steps["t1"].params["k_h"] * steps["t1"].params["k_w"] * steps["t1"].params["in_c"] == 40
+    assert steps["w1"].params["in_c"] == 700 and steps["w2"].params["in_c"] * 9 == 720  # 3 * 700 + 3 > 2047
     # RISC-V's 4 x 4 blocks (kernels.conv_rv_blocks): every way of reading the windows, and the fallback
     rv = {n: kernels.conv_rv_blocks(steps[n].params) for n in convs + ("p1", "p2", "p3")}
     assert [n for n in rv if rv[n] is None] == ["f1", "f2"]
