@@ -172,8 +172,8 @@ def pointwise_triples_graph() -> Graph:
     b = Builder("pointwise_triples", 30)
     x = b.act("x", (1, 4, 5, 20), 0.05, 5)
     b.g.inputs = [x]
-    v1 = conv(b, "v1", x, (1, 4, 5, 16), (16, 1, 1, 20), np.linspace(0.002, 0.005, 16), act="relu", zp=-128)
-    b.g.outputs = [conv(b, "v2", v1, (1, 4, 5, 12), (12, 1, 1, 16), np.full(12, 0.004), zp=-3)]
+    pw1 = conv(b, "pw1", x, (1, 4, 5, 16), (16, 1, 1, 20), np.linspace(0.002, 0.005, 16), act="relu", zp=-128)
+    b.g.outputs = [conv(b, "pw2", pw1, (1, 4, 5, 12), (12, 1, 1, 16), np.full(12, 0.004), zp=-3)]
     return b.g
 
 
@@ -205,6 +205,45 @@ def loop3_rows_graph() -> Graph:
     return b.g
 
 
+def valid_graph() -> Graph:
+    """10x10x5 -> conv 3x3 unpadded, IC=5 (rows of 15 values), OC 6 -> conv 1x1/2, OC 10 (relu): RISC-V's windows
+    all in place without a flat input step (kernels.conv_rv_blocks), rows with a tail, output channels past the
+    last four."""
+    b = Builder("valid", 28)
+    x = b.act("x", (1, 10, 10, 5), 0.05, 11)
+    b.g.inputs = [x]
+    v1 = conv(b, "v1", x, (1, 8, 8, 6), (6, 3, 3, 5), np.linspace(0.002, 0.005, 6), zp=-6)
+    b.g.outputs = [conv(b, "v2", v1, (1, 4, 4, 10), (10, 1, 1, 6), np.linspace(0.004, 0.009, 10), (2, 2),
+                        act="relu", zp=-128)]
+    return b.g
+
+
+def band_graph() -> Graph:
+    """5x12x6 -> conv 3x3 padded, OC 8 -> conv 3x3 dilation (1, 2) padded (1, 2), IC=8, OC 5: rows of 12
+    output pixels, RISC-V's border groups read from a copy of the band of input they span (in place inside)."""
+    b = Builder("band", 29)
+    x = b.act("x", (1, 5, 12, 6), 0.05, -3)
+    b.g.inputs = [x]
+    b1 = conv(b, "b1", x, (1, 5, 12, 8), (8, 3, 3, 6), np.linspace(0.003, 0.006, 8), pads=(1, 1, 1, 1), act="relu",
+              zp=-128)
+    b.g.outputs = [conv(b, "b2", b1, (1, 5, 12, 5), (5, 3, 3, 8), np.linspace(0.001, 0.003, 5), dilation=(1, 2),
+                        pads=(1, 2, 1, 2), zp=8)]
+    return b.g
+
+
+def wide_graph() -> Graph:
+    """2x4x700 -> conv 1x1, IC=700 -> 80 -> conv 3x3 padded, 720 taps -> 6 (relu): RISC-V's loads reaching past
+    2047 bytes from one pointer (conv2d_s8.c.j2 rv_bias: the pointer moved to the middle of their offsets):
+    pixels and weight rows 700 apart, weight rows 720 apart."""
+    b = Builder("wide", 30)
+    x = b.act("x", (1, 2, 4, 700), 0.05, 2)
+    b.g.inputs = [x]
+    w1 = conv(b, "w1", x, (1, 2, 4, 80), (80, 1, 1, 700), np.linspace(0.0005, 0.001, 80), zp=-5)
+    b.g.outputs = [conv(b, "w2", w1, (1, 2, 4, 6), (6, 3, 3, 80), np.linspace(0.0004, 0.0008, 6), pads=(1, 1, 1, 1),
+                        act="relu", zp=-128)]
+    return b.g
+
+
 def pool256_graph() -> Graph:
     """16x16x4: a 256-tap global average pool (the halfword sums' limit: 256 * -128 = -32768)."""
     b = Builder("pool256", 24)
@@ -226,8 +265,8 @@ def pool340_graph() -> Graph:
 GRAPHS = {"rgb": rgb_graph, "dilated": dilated_graph, "tall": tall_graph, "few": few_graph,
           "pointwise": pointwise_graph, "pointwise_long": pointwise_long_graph, "long_rows": long_rows_graph,
           "triples": triples_graph, "pointwise_triples": pointwise_triples_graph, "word_rows": word_rows_graph,
-          "loop3_rows": loop3_rows_graph, "pool256": pool256_graph,
-          "pool340": pool340_graph}
+          "loop3_rows": loop3_rows_graph, "valid": valid_graph, "band": band_graph, "wide": wide_graph,
+          "pool256": pool256_graph, "pool340": pool340_graph}
 
 
 @pytest.fixture(scope="module", params=sorted(GRAPHS))
@@ -241,7 +280,7 @@ def test_graphs_are_what_they_say() -> None:
     """The convs stay dense (conv2d_s8) with the shapes the docstrings name, and the outputs are not constant
     (a change that saturated every value would hide wrong sums)."""
     steps = {s.node: s for g in GRAPHS.values() for s in lower(g()).steps}
-    convs = ("c1", "c2", "c3", "d1", "d2", "d3", "d4", "t1", "f1", "f2", "f3", "f4", "f5")
+    convs = ("c1", "c2", "c3", "d1", "d2", "d3", "d4", "t1", "f1", "f2", "f3", "f4", "f5", "v1", "v2", "b1", "b2")
     assert all(steps[n].kernel == "conv2d_s8" for n in convs)
     assert [n for n in convs if kernels.conv_rows_one_word(steps[n].params)] == ["t1", "f1", "f2"]
     plans = [plan_memory(lower(make())) for make in GRAPHS.values()]
@@ -249,12 +288,23 @@ def test_graphs_are_what_they_say() -> None:
                for s in plan.steps if s.kernel == "conv2d_s8"}
     assert {node: how for node, how in triples.items() if how} == {
         "c1": "whole", "d1": "whole", "d2": "rows", "d4": "whole", "f5": "whole", "p3": "whole", "q3": "whole",
-        "u1": "whole", "u2": "rows", "u3": "whole", "v1": "whole", "v2": "whole", "s2": "whole"}
-    assert [n for n in convs if kernels.conv_window_words(steps[n].params)] == ["f3", "f5"]
+        "u1": "whole", "u2": "rows", "u3": "whole", "pw1": "whole", "pw2": "whole", "s2": "whole", "w1": "whole",
+        "w2": "rows"}
+    assert [n for n in convs if kernels.conv_window_words(steps[n].params)] == ["f3", "f5", "v1"]
     assert steps["f1"].params["dil_h"] == 2 and not kernels.has_padding(steps["f1"].params)
     assert steps["c1"].params["in_c"] == 3 and steps["c1"].params["stride_h"] == 2
     assert steps["d1"].params["dil_w"] == 2 and steps["d1"].params["pad_left"] == 2
     assert steps["t1"].params["k_h"] * steps["t1"].params["k_w"] * steps["t1"].params["in_c"] == 40
+    assert steps["w1"].params["in_c"] == 700 and steps["w2"].params["in_c"] * 9 == 720  # 3 * 700 + 3 > 2047
+    # RISC-V's 4 x 4 blocks (kernels.conv_rv_blocks): every way of reading the windows, and the fallback
+    rv = {n: kernels.conv_rv_blocks(steps[n].params) for n in convs + ("p1", "p2", "p3")}
+    assert [n for n in rv if rv[n] is None] == ["f1", "f2"]
+    assert [n for n in rv if rv[n] and rv[n]["check"]] == ["d1", "d2", "f3", "b1", "b2"]
+    assert [n for n in rv if rv[n] and rv[n]["band"]] == ["f4", "f5", "b1", "b2"]
+    assert [n for n in rv if rv[n] and rv[n]["flat"]] == ["d3", "d4", "p1", "p2", "p3"]
+    assert [n for n in rv if rv[n] and rv[n]["in_place"] and not rv[n]["patched"] and not rv[n]["flat"]] == \
+        ["v1", "v2"]
+    assert [n for n in rv if rv[n] and not rv[n]["in_place"]] == ["c1", "c2", "c3", "t1", "f4", "f5"]
     for name, make in GRAPHS.items():
         plan = plan_memory(lower(make()))
         y = run_plan(plan, [random_batch(plan, N_INPUTS, seed=31)])[plan.graph.outputs[0]]

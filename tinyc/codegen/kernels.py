@@ -209,7 +209,31 @@ def conv_window_words(p: dict) -> list[list[tuple[int, int, int, int]]] | None:
     return words
 
 
-PATHS = ("mve", "dsp", "c")  # the kernel paths a library holds: Helium, DSP extension (SIMD32), plain C
+def conv_rv_blocks(p: dict) -> dict | None:
+    """How RISC-V's conv path (conv2d_s8.c.j2, 4 output pixels x 4 output channels a pass) reads the windows
+    of its pixel groups (pixels 0-3, 4-7 ..., the last group moved back to end at the last pixel): `in_place`
+    if some group's four windows are read in the input, at one constant distance from each other (all inside
+    it and in one output row, or every window anywhere: `flat`, unpadded with a constant input step per
+    output pixel); `patched` if some group's are first copied to scratch: as the band of input they span
+    (`band`: its bytes, padding included, when every group lies in one output row, so that the windows are
+    read with the in-place code), else as four dense patches; `check` if the kernel must tell which at run
+    time. None where the path does not apply (fewer than 4 output pixels, channels or window values)."""
+    npix, n = p["out_h"] * p["out_w"], p["k_h"] * p["k_w"] * p["in_c"]
+    if npix < 4 or p["out_c"] < 4 or n < 4:
+        return None
+    flat = not has_padding(p) and p["stride_h"] * p["in_w"] == p["stride_w"] * p["out_w"]
+    oy, ox = np.divmod(np.minimum(np.arange(0, npix, 4), npix - 4), p["out_w"])
+    iy, ix = oy * p["stride_h"] - p["pad_top"], ox * p["stride_w"] - p["pad_left"]
+    inside = (ox + 3 < p["out_w"]) & (iy >= 0) & (iy + (p["k_h"] - 1) * p["dil_h"] < p["in_h"]) & (ix >= 0) & \
+        (ix + 3 * p["stride_w"] + (p["k_w"] - 1) * p["dil_w"] < p["in_w"])
+    in_place = flat or bool(inside.any())
+    patched = not flat and not bool(inside.all())
+    span = 3 * p["stride_w"] + (p["k_w"] - 1) * p["dil_w"] + 1  # input columns a group's windows read
+    band = p["k_h"] * span * p["in_c"] if patched and p["out_w"] % 4 == 0 else 0
+    return {"flat": flat, "in_place": in_place, "patched": patched, "check": in_place and patched, "band": band}
+
+
+PATHS = ("mve", "dsp", "c", "rv")  # the kernel paths a library holds: Helium, DSP extension, plain C, RISC-V
 
 
 def scratch_by_path(step: Step, room: int = 0) -> dict[str, int]:
@@ -220,10 +244,13 @@ def scratch_by_path(step: Step, room: int = 0) -> dict[str, int]:
         n = p["k_h"] * p["k_w"] * p["in_c"]
         plain, _, dsp = conv_scratch_layout(p, room)
         direct = p["k_h"] == p["k_w"] == 1 and not has_padding(p)  # windows read in place
-        return {"mve": 0 if direct else 2 * n, "dsp": dsp if n >= 4 else plain, "c": plain}  # mve: window pairs
+        rv = conv_rv_blocks(p)
+        return {"mve": 0 if direct else 2 * n, "dsp": dsp if n >= 4 else plain, "c": plain,  # mve: window pairs
+                "rv": plain if rv is None else rv["band"] or (4 * n if rv["patched"] else 0)}
     if step.kernel == "depthwise_conv2d_s8":
         patch = p["k_h"] * p["k_w"] * p["in_c"] if has_padding(p) else 0
-        return {"mve": patch, "dsp": 0 if dsp3_plan(step) else patch, "c": patch}  # dsp3: padding not copied
+        dsp = 0 if dsp3_plan(step) else patch  # dsp3: padding not copied
+        return {"mve": patch, "dsp": dsp, "c": patch, "rv": patch}
     return dict.fromkeys(PATHS, scratch_need(step))
 
 
@@ -290,6 +317,7 @@ def extra_context(step: Step, plan: Plan, room: int) -> dict:
         ctx |= {"patch_all": conv_patches_always(step.params), "plain_scratch": plain,
                 "expand_at": conv_expand_at(step.params), "window_words": conv_window_words(step.params),
                 "rows_one_word": conv_rows_one_word(step.params), "triples": conv_triples(step.params, room),
+                "rv_blocks": conv_rv_blocks(step.params),
                 "fold_zp": True}  # _requant.j2: out_zp in the rounding constant
     return ctx
 

@@ -195,6 +195,8 @@ def scratch_size(kernels: KernelSet, board: Any) -> int:
     """Bytes of the static scratch buffer: on a board, those of the kernel path its core takes (its
     `kernels` set); without one (host builds may emulate any path), the largest."""
     path = {"mve": "mve", "dsp": "dsp", "generic": "c"}.get(getattr(board, "kernels", None) or "")
+    if path == "c" and getattr(board, "arch", None) == "riscv":
+        path = "rv"
     if path is None:
         return kernels.static_scratch
     return kernels.static_scratch_paths.get(path, 0)
