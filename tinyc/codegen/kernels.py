@@ -280,8 +280,8 @@ def scratch_placed(step: Step, plan: Plan, need: int) -> Buffer | None:
 
 def scratch_room(plan: Plan) -> int:
     """Bytes of static scratch a DSP build needs without three-pixel conv passes: the room they may take."""
-    return max((scratch_by_path(s)["dsp"] for s in plan.steps if scratch_need(s)
-                and scratch_placed(s, plan, scratch_need(s)) is None), default=0)
+    return max((scratch_by_path(s)["dsp"] for s in plan.steps if (need := scratch_need(s))
+                and scratch_placed(s, plan, need) is None), default=0)
 
 
 def extra_context(step: Step, plan: Plan, room: int) -> dict:

@@ -15,8 +15,8 @@ import numpy as np
 
 from tinyc.lower.plan import Step
 
-# conv2d_s8.c.j2: pixel pairs (Helium: single pixels; RISC-V: groups of 4, the last one ending at the last
-# pixel). Not depthwise_conv2d_s8: its DSP 3x3 path runs each block of 4 channels over the whole image.
+# conv2d_s8.c.j2: pixel pairs (DSP: threes, the last one ending at the last pixel; RISC-V: groups of 4, the
+# same). Not depthwise_conv2d_s8: its DSP 3x3 path runs each block of 4 channels over the whole image.
 ROW_MAJOR = frozenset({"conv2d_s8"})
 IN_FLIGHT = 4  # pixels whose reads and writes may interleave
 
