@@ -3,19 +3,23 @@ bytes on random inputs, for shapes that reach every part of the DSP kernel's pla
 dsp3_plan): channels not a multiple of 4, stride 1 and 2, same and valid padding, inputs narrower than the
 window plus padding (no interior row or column), rows with only border pixels, one multiplier for all channels,
 a narrow activation range, left-shifting multipliers and biases too large for the fast requantization, and
-the shapes that stay on the generic paths (dilation, depth multiplier 2); and 1-D windows (K x 1 or 1 x K, the DSP,
+the shapes that stay on the generic paths (dilation, depth multiplier 2); the DSP kernel's compact form (one
+function per stride and clamp for every shape, kernels.compact_table); and 1-D windows (K x 1 or 1 x K, the DSP,
 Helium and plain C paths that compute two or four outputs a pass). On the host (plain C, and the DSP and
 Helium paths through their C emulations under ASan/UBSan) and on the emulated Cortex-M4F, M7, M33, M55, M0+,
 M3 and rv32imc."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from tests.test_codegen import HOST, build, generate_into, run_exe
 from tests.test_codegen_kernels import EMULATIONS, SANITIZE, Builder, assert_equal_bytes, random_batch
-from tinyc.codegen.kernels import fast_requant, scalar_requant
+from tinyc.codegen.kernels import compact_table, fast_requant, scalar_requant
+from tinyc.codegen.variants import takes_compact
 from tinyc.ir import Graph
 from tinyc.lower import Plan, lower
 from tinyc.memory import plan_memory
@@ -160,3 +164,47 @@ def test_on_board(graph, board: str) -> None:
     key, plan, x, ref = graph
     got, _ = run_on_target(plan, x[:N_BOARD], board)
     assert_equal_bytes(got, ref[:N_BOARD], f"{key} on {board}")
+
+
+# graphs with depthwise layers that have a compact form: strides 1 and 2, full-range and narrower clamps, inputs
+# without an interior row, rows of only border pixels, rows no phase takes
+COMPACT = {"c64": 3, "narrow": 3, "wide": 3}
+DSP_BOARDS = BOARDS[:3]
+
+
+def compact(plan: Plan) -> Plan:
+    """`plan` with every depthwise step that has a compact form in it (what a DSP board's size goal does)."""
+    return replace(plan, steps=[replace(s, params=s.params | {"compact": True}) if compact_table(s) else s
+                                for s in plan.steps])
+
+
+@pytest.fixture(scope="module", params=sorted(COMPACT))
+def compact_graph(request) -> tuple[str, Plan, np.ndarray, np.ndarray]:
+    plan = compact(plan_memory(lower(GRAPHS[request.param]())))
+    x = random_batch(plan, N_HOST, seed=12)
+    return request.param, plan, x, run_plan(plan, [x])[plan.graph.outputs[0]]
+
+
+def test_compact_graphs_reach_every_shared_function(tmp_path) -> None:
+    calls = set()
+    for name, layers in COMPACT.items():
+        plan = compact(plan_memory(lower(GRAPHS[name]())))
+        assert sum(bool(s.params.get("compact")) for s in plan.steps) == layers, name
+        assert not takes_compact(plan.steps, "speed")
+        source = (generate_into(plan, tmp_path, name).lib / f"{name}.c").read_text()
+        calls |= {f for f in ("tinyc_dw3_image_s1(", "tinyc_dw3_image_s2(", "tinyc_dw3_image_s1_full(",
+                              "tinyc_dw3_image_s2_full(") if f"{f}in0" in source}
+    assert calls == {"tinyc_dw3_image_s1(", "tinyc_dw3_image_s1_full(", "tinyc_dw3_image_s2_full("}
+
+
+def test_compact_host_emulated(compact_graph, tmp_path) -> None:
+    key, plan, x, ref = compact_graph
+    exe = build(generate_into(plan, tmp_path, key), "gcc", SANITIZE + [EMULATIONS["simd32"]], "simd32")
+    assert_equal_bytes(run_exe(exe, plan.graph, [x])[0], ref, f"{key}, compact DSP path emulated")
+
+
+@pytest.mark.parametrize("board", DSP_BOARDS)
+def test_compact_on_board(compact_graph, board: str) -> None:
+    key, plan, x, ref = compact_graph
+    got, _ = run_on_target(plan, x[:N_BOARD], board)
+    assert_equal_bytes(got, ref[:N_BOARD], f"{key} compact on {board}")

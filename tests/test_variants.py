@@ -1,7 +1,7 @@
 """Sparse or dense per core (tinyc/codegen/variants.py): the measured cost model sends MLPerf VWW's mostly-zero
 1x1 convolutions back to the dense kernel on the Cortex-M55 for speed, keeps them sparse for size, and either
 choice gives the reference's bytes on the host and on the emulated core; the DSP cores' fully connected layers
-take the paired kernel."""
+take the paired kernel, and VWW's thirteen depthwise layers (nine shapes) their compact form except for speed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from tinyc.boards import load_board
-from tinyc.codegen.variants import SPARSE_KERNELS, cost_model, for_core, predicted
+from tinyc.codegen.kernels import compact_table
+from tinyc.codegen.variants import SPARSE_KERNELS, cost_model, for_core, predicted, takes_compact
 from tinyc.pipeline import build_plan, compile_library, run_model
 from tinyc.runtime import run_plan
 
@@ -69,6 +70,21 @@ def test_dsp_cores_take_the_paired_fully_connected(vww) -> None:  # noqa: ANN001
         for goal in ("speed", "balanced", "size"):
             step = next(s for s in for_core(vww, load_board(board_id), goal).steps if s.node == fc)
             assert bool(step.params.get("paired")) is paired, (board_id, goal)
+
+
+def test_depthwise_compact_form_by_goal(vww) -> None:  # noqa: ANN001
+    """VWW's depthwise layers (nine shapes, strides 1 and 2, all with the full int8 range): every one has a compact
+    form; balanced and size take it on the DSP cores, speed does not, nor any other core; a model with a single
+    depthwise shape (its layers already share one function) never does."""
+    depthwise = [s for s in vww.steps if s.kernel == "depthwise_conv2d_s8"]
+    assert len(depthwise) == 13 and all(compact_table(s) for s in depthwise)
+    for board_id, goal, compact in (("nucleo-l4r5zi", "balanced", True), ("nucleo-h743zi", "size", True),
+                                    ("nucleo-l4r5zi", "speed", False), ("corstone-300", "balanced", False),
+                                    ("esp32-c3", "size", False)):
+        steps = [s for s in for_core(vww, load_board(board_id), goal).steps if s.kernel == "depthwise_conv2d_s8"]
+        assert {bool(s.params.get("compact")) for s in steps} == {compact}, (board_id, goal)
+    for goal in ("speed", "balanced", "size"):
+        assert not takes_compact(depthwise[-3:-1], goal)  # two layers of one shape
 
 
 def test_dense_choice_gives_the_same_bytes(vww) -> None:  # noqa: ANN001

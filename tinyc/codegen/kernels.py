@@ -301,6 +301,7 @@ def extra_context(step: Step, plan: Plan, room: int) -> dict:
         p = step.params
         ctx["dw_columns"] = lambda np_, patch=False: depthwise_columns(p, np_, patch)
         ctx["dw_dsp3"] = dsp3_plan(step)
+        ctx["dw_columns_at"] = lambda np_, stride: depthwise_columns({"k_w": 3, "stride_w": stride, "dil_w": 1}, np_)
         ctx["dw_line"] = depthwise_line(p)
         # Helium's in-place border windows: per output column the column offsets over the edge, per output
         # row (unrolled kernels of up to 7 rows) the kernel rows over it
@@ -308,6 +309,7 @@ def extra_context(step: Step, plan: Plan, room: int) -> dict:
                                edge_windows(p["in_w"], p["out_w"], p["k_w"], p["stride_w"], p["dil_w"], p["pad_left"])]
         ctx["dw_edge_rows"] = edge_windows(p["in_h"], p["out_h"], p["k_h"], p["stride_h"], p["dil_h"],
                                            p["pad_top"]) if p["k_h"] <= 7 else []
+    ctx["compact_table"] = compact_table(step) if step.params.get("compact") else None
     if step.kernel == "add_s8":
         ctx["fast"] = add_fast(step.params)
     if step.kernel == "fully_connected_s8":
@@ -320,6 +322,24 @@ def extra_context(step: Step, plan: Plan, room: int) -> dict:
                 "rv_blocks": conv_rv_blocks(step.params),
                 "fold_zp": True}  # _requant.j2: out_zp in the rounding constant
     return ctx
+
+
+def compact_table(step: Step) -> list[int] | None:
+    """The shape table of the DSP-path depthwise function every layer of its stride shares (tinyc_dw3_image_s1 /
+    _s2 in _depthwise_dsp.j2), the step's compact form: its own function then only calls it. None where there
+    is none: a step dsp3_plan takes, with the fast requantization, 4 | channels and a horizontal stride of 1
+    or 2."""
+    p = step.params
+    if step.kernel != "depthwise_conv2d_s8" or not fast_requant(step):
+        return None
+    plan = dsp3_plan(step)
+    if plan is None or p["out_c"] % 4 or p["stride_w"] not in (1, 2):
+        return None
+    x0, stop = plan["interior"]
+    phases = [v for phase in plan["phases"] for v in phase]
+    return [p["in_h"], p["in_w"], p["in_c"], p["out_h"], p["out_w"], p["stride_h"], p["pad_top"], p["pad_left"],
+            x0, stop, p["out_zp"], p["act_min"], p["act_max"], p["in_zp"], int(plan["generic_rows"]),
+            len(plan["phases"]), *phases]
 
 
 def depthwise_columns(p: dict, pixels: int, patch: bool = False) -> list[tuple[int, list[tuple[int, int]]]]:

@@ -154,4 +154,5 @@ def dsp3_plan(step: Step) -> dict | None:
         elif iy + 2 == p["in_h"] and iy >= 1:
             phases.append((-1, oy, oy + 1))
     covered = sum(hi - lo for _, lo, hi in phases)
-    return {"phases": phases, "generic_rows": covered < oh, "segments": segments}
+    interior = (x0, x0 + (x1 - x0) // 2 * 2)  # the pairs of every row whose columns are inside (shared kernel)
+    return {"phases": phases, "generic_rows": covered < oh, "segments": segments, "interior": interior}
