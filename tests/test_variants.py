@@ -1,7 +1,8 @@
 """Sparse or dense per core (tinyc/codegen/variants.py): the measured cost model sends MLPerf VWW's mostly-zero
 1x1 convolutions back to the dense kernel on the Cortex-M55 for speed, keeps them sparse for size, and either
 choice gives the reference's bytes on the host and on the emulated core; the DSP cores' fully connected layers
-take the paired kernel, and VWW's thirteen depthwise layers (nine shapes) their compact form except for speed."""
+take the paired kernel, and VWW's thirteen depthwise layers (nine shapes) and six of its pointwise convs their
+compact form except for speed."""
 
 from __future__ import annotations
 
@@ -84,7 +85,10 @@ def test_depthwise_compact_form_by_goal(vww) -> None:  # noqa: ANN001
         steps = [s for s in for_core(vww, load_board(board_id), goal).steps if s.kernel == "depthwise_conv2d_s8"]
         assert {bool(s.params.get("compact")) for s in steps} == {compact}, (board_id, goal)
     for goal in ("speed", "balanced", "size"):
-        assert not takes_compact(depthwise[-3:-1], goal)  # two layers of one shape
+        assert not takes_compact(depthwise[-3:-1], goal, "depthwise_conv2d_s8")  # two layers of one shape
+    pointwise = [s for s in for_core(vww, load_board("nucleo-l4r5zi"), "balanced").steps if s.kernel == "conv2d_s8"]
+    assert [s.node for s in pointwise if s.params.get("compact")] == \
+        ["conv_2d_4", "conv_2d_6", "conv_2d_8", "conv_2d_10", "conv_2d_12", "conv_2d_14"]
 
 
 def test_dense_choice_gives_the_same_bytes(vww) -> None:  # noqa: ANN001

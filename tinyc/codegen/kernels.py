@@ -324,22 +324,34 @@ def extra_context(step: Step, plan: Plan, room: int) -> dict:
     return ctx
 
 
+COMPACT_KERNELS = ("conv2d_s8", "depthwise_conv2d_s8")
+
+
 def compact_table(step: Step) -> list[int] | None:
-    """The shape table of the DSP-path depthwise function every layer of its stride shares (tinyc_dw3_image_s1 /
-    _s2 in _depthwise_dsp.j2), the step's compact form: its own function then only calls it. None where there
-    is none: a step dsp3_plan takes, with the fast requantization, 4 | channels and a horizontal stride of 1
-    or 2."""
+    """The shape table of the DSP-path function every layer of its kind shares, the step's compact form (its own
+    function then only calls it), or None where there is none. Depthwise 3x3 as dsp3_plan takes it, 4 |
+    channels, a horizontal stride of 1 or 2 (tinyc_dw3_image_s1 / _s2 in _depthwise_dsp.j2); a pointwise conv
+    (1x1, stride 1, unpadded) of 3 or more pixels, 16 or more input channels in whole words and an even number
+    of output channels (tinyc_pw3_s8 in tinyc_fixedpoint.h.j2). Depthwise with the fast requantization, pointwise
+    with it or with tinyc_requant_r_s8 (no left shifts)."""
     p = step.params
-    if step.kernel != "depthwise_conv2d_s8" or not fast_requant(step):
+    if step.kernel not in COMPACT_KERNELS or "mult" not in step.consts:
         return None
+    if step.kernel == "conv2d_s8":
+        if not fast_requant(step) and requant_function(step.consts["mult"], step.consts["shift"]) != \
+                "tinyc_requant_r_s8":
+            return None
+        pointwise = p["k_h"] == p["k_w"] == 1 and not has_padding(p) and p["stride_h"] == p["stride_w"] == 1
+        if not pointwise or p["in_c"] % 4 or p["in_c"] < 16 or p["out_c"] % 2 or p["out_h"] * p["out_w"] < 3:
+            return None
+        return [p["out_h"] * p["out_w"], p["in_c"], p["out_c"], p["out_zp"], p["act_min"], p["act_max"]]
     plan = dsp3_plan(step)
-    if plan is None or p["out_c"] % 4 or p["stride_w"] not in (1, 2):
+    if plan is None or not fast_requant(step) or p["out_c"] % 4 or p["stride_w"] not in (1, 2):
         return None
     x0, stop = plan["interior"]
     phases = [v for phase in plan["phases"] for v in phase]
     return [p["in_h"], p["in_w"], p["in_c"], p["out_h"], p["out_w"], p["stride_h"], p["pad_top"], p["pad_left"],
-            x0, stop, p["out_zp"], p["act_min"], p["act_max"], p["in_zp"], int(plan["generic_rows"]),
-            len(plan["phases"]), *phases]
+            x0, stop, p["out_zp"], p["act_min"], p["act_max"], p["in_zp"], len(plan["phases"]), *phases]
 
 
 def depthwise_columns(p: dict, pixels: int, patch: bool = False) -> list[tuple[int, list[tuple[int, int]]]]:

@@ -12,10 +12,10 @@ Goals: ``speed`` takes the variant predicted faster, ``size`` the smaller (the l
 ``balanced`` the sparse one only when its slowdown is at most its flash saving (relative: sparse/dense
 instructions - 1 <= 1 - sparse/dense bytes).
 
-On DSP-extension cores the goal also decides between one specialised function per depthwise 3x3 shape and
-the compact form, one function per stride and clamp taking the shape as arguments (takes_compact), by the
-same rule on that kernel's code: a model with many depthwise shapes (MobileNets) trades some of their speed
-for most of their code; one with a single shape keeps its specialised function.
+On DSP-extension cores the goal also decides, for depthwise 3x3 and pointwise convolutions, between one
+specialised function per shape and the compact form, a few functions taking the shape as arguments
+(takes_compact), by the same rule on that kernel's code: a model with many shapes (MobileNets) trades some of
+their speed for most of their code; one with a single shape keeps its specialised function.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tinyc.codegen.kernels import compact_table, fc_paired, scalar_requant
+from tinyc.codegen.kernels import compact_table, fast_requant, fc_paired, scalar_requant
 from tinyc.lower.plan import Plan, Step
 from tinyc.ops.conv2d import im2col_needed
+from tinyc.ops.depthwise_conv2d import dsp3_plan
 from tinyc.ops.sparse_weights import as_dense
 from tinyc.options import GOALS
 
@@ -47,11 +48,12 @@ FEATURES = ("products", "positions", "outputs", "patch_bytes", "call")
 ENCODING_PARAMS = frozenset({"format", "n", "m", "groups", "bits", "index_bytes", "mask_bytes", "stored",
                              "weight_shape", "dense_bytes"})
 SPARSE_KERNELS = {"conv2d_sparse_s8": "conv2d", "fully_connected_sparse_s8": "fully_connected"}
-# The compact form of the DSP depthwise 3x3 kernel, measured on the M4F with MLPerf VWW's 13 depthwise layers
-# (9 specialisations): about 1,400 bytes of code per specialised function, 1,600 per shared one, and 32% more
-# instructions over those layers (short rows put a third or more of their pixels through the border function).
-COMPACT_BYTES = {"specialised": 1400, "shared": 1600}
-COMPACT_SLOWDOWN = 0.32
+# The compact forms of DSP kernels (kernels.compact_table), measured on the M4F over MLPerf VWW's layers: bytes of
+# code per specialised function, per shared function, and the shared form's extra instructions over those layers.
+# Depthwise 3x3 (13 layers, 9 shapes): short rows put a third or more of their pixels through the border
+# function. Pointwise (6 layers, 6 shapes): the second channel's weights one more pointer in the inner loop.
+COMPACT = {"depthwise_conv2d_s8": {"specialised": 1400, "shared": 1400, "slowdown": 0.32},
+           "conv2d_s8": {"specialised": 860, "shared": 1400, "slowdown": 0.18}}
 
 
 @cache
@@ -111,18 +113,25 @@ def specialisation(step: Step) -> tuple:
     return tuple(sorted((k, repr(v)) for k, v in step.params.items())), repr(scalar_requant(step))
 
 
-def takes_compact(steps: list[Step], goal: str) -> bool:
-    """Whether the DSP depthwise 3x3 steps take their compact form (kernels.compact_table: one function per
-    stride and clamp, the shape as arguments) for `goal`: ``size`` when it saves code, ``balanced`` when the
-    shared layers' relative slowdown is at most the relative code saving (COMPACT_BYTES, COMPACT_SLOWDOWN),
-    ``speed`` never."""
-    eligible = [s for s in steps if compact_table(s)]
+def shared_function(step: Step) -> tuple:
+    """Which of its kernel's compact functions the step calls (see the templates' names)."""
+    p, full = step.params, step.params["act_min"] == -128 and step.params["act_max"] == 127
+    if step.kernel == "conv2d_s8":
+        return full, fast_requant(step) is not None
+    return full, p["stride_w"], dsp3_plan(step)["generic_rows"]
+
+
+def takes_compact(steps: list[Step], goal: str, kernel: str) -> bool:
+    """Whether the kernel's steps take their compact form (kernels.compact_table: a few functions with the shape
+    as arguments instead of one per shape) for `goal`: ``size`` when it saves code, ``balanced`` when the
+    relative slowdown (COMPACT) is at most the relative code saving, ``speed`` never."""
+    eligible = [s for s in steps if s.kernel == kernel and compact_table(s)]
     if goal == "speed" or not eligible:
         return False
-    shared = {(s.params["stride_w"], s.params["act_min"] == -128 and s.params["act_max"] == 127) for s in eligible}
-    specialised = len({specialisation(s) for s in eligible}) * COMPACT_BYTES["specialised"]
-    saving = 1.0 - len(shared) * COMPACT_BYTES["shared"] / specialised
-    return saving > 0 if goal == "size" else COMPACT_SLOWDOWN <= saving
+    cost = COMPACT[kernel]
+    shared = len({shared_function(s) for s in eligible}) * cost["shared"]
+    saving = 1.0 - shared / (len({specialisation(s) for s in eligible}) * cost["specialised"])
+    return saving > 0 if goal == "size" else cost["slowdown"] <= saving
 
 
 def dense_step(step: Step) -> Step:
@@ -143,8 +152,10 @@ def for_core(plan: Plan, board: Board | None, goal: str | None = None) -> Plan:
              for step in plan.steps]
     if board.kernels == "dsp":  # the paired-unit fully connected kernel: the same bytes, fewer instructions
         steps = [replace(s, params=s.params | {"paired": True}) if fc_paired(s) else s for s in steps]
-    if board.kernels == "dsp" and takes_compact(steps, goal):
-        steps = [replace(s, params=s.params | {"compact": True}) if compact_table(s) else s for s in steps]
+    if board.kernels == "dsp":
+        compact = {kernel for kernel in COMPACT if takes_compact(steps, goal, kernel)}
+        steps = [replace(s, params=s.params | {"compact": True}) if s.kernel in compact and compact_table(s) else s
+                 for s in steps]
     if all(a is b for a, b in zip(steps, plan.steps, strict=True)):
         return plan
     return replace(plan, steps=steps)
