@@ -70,7 +70,10 @@ def test_conv_net_agrees_with_onnxruntime(quantized: dict, inputs: np.ndarray, v
 @pytest.mark.parametrize("variant", [("QDQ", True, "int8"), ("QOperator", False, "uint8")], ids=variant_id)
 def test_one_requantization_within_1_lsb(tmp_path: Path, op: str, variant: tuple) -> None:
     x = np.random.default_rng(3).normal(size=(500, 4, 6, 6)).astype(np.float32)
-    path = ort_quantize(single_op(tmp_path / f"{op}.onnx", op), tmp_path / "q.onnx", x[:32], *variant)
+    # 7-bit weights: onnxruntime's own int8 kernels are then exact on every x86 CPU (on AVX2 without VNNI
+    # full-range weights saturate its 16-bit pair sums: measured 25 LSB off the exact integer result)
+    path = ort_quantize(single_op(tmp_path / f"{op}.onnx", op), tmp_path / "q.onnx", x[:32], *variant,
+                        reduce_range=True)
     graph = load_onnx(path)
     int8_ops = {n.op for n in graph.nodes if graph.tensor(n.outputs[0]).dtype == "int8"}
     assert {"Conv": "conv2d", "MatMul": "fully_connected", "Mul": "mul", "Add": "add"}[op] in int8_ops, int8_ops
