@@ -5,11 +5,14 @@ clang. A module takes them with ``test_on_board, test_emulated_on_host, test_pla
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
 from tests.test_codegen import HOST, build, generate_into, run_exe
 from tests.test_codegen_kernels import EMULATIONS, SANITIZE, assert_equal_bytes
+from tinyc.codegen.kernels import compact_table
+from tinyc.lower import Plan
 from tinyc.pipeline import run_on_target
 
 
@@ -36,3 +39,10 @@ def path_tests(boards: list[str]) -> tuple[Callable, Callable, Callable]:
         assert_equal_bytes(run_exe(exe, plan.graph, [x])[0], ref, f"{plan.graph.name}, {cc}")
 
     return test_on_board, test_emulated_on_host, test_plain_c_on_host
+
+
+def compact(plan: Plan) -> Plan:
+    """`plan` with every step that has a compact form in it (kernels.compact_table), as a DSP board's size goal
+    makes it."""
+    return replace(plan, steps=[replace(s, params=s.params | {"compact": True}) if compact_table(s) else s
+                                for s in plan.steps])

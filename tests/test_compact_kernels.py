@@ -7,11 +7,10 @@ M7 and M33; and the goals take them where the rule says (the depthwise 3x3 compa
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
+from tests.kernel_paths import compact
 from tests.test_codegen import build, generate_into, run_exe
 from tests.test_codegen_kernels import EMULATIONS, SANITIZE, Builder, assert_equal_bytes, random_batch
 from tests.test_conv_pool_paths import conv
@@ -64,12 +63,6 @@ def three_graph() -> Graph:
 
 
 GRAPHS = {"pw_compact": pointwise_graph, "pw_scalar": scalar_graph, "pw_three": three_graph}
-
-
-def compact(plan: Plan) -> Plan:
-    """`plan` with every step that has a compact form in it."""
-    return replace(plan, steps=[replace(s, params=s.params | {"compact": True}) if compact_table(s) else s
-                                for s in plan.steps])
 
 
 @pytest.fixture(scope="module", params=sorted(GRAPHS))

@@ -11,14 +11,13 @@ M3 and rv32imc."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
+from tests.kernel_paths import compact
 from tests.test_codegen import HOST, build, generate_into, run_exe
 from tests.test_codegen_kernels import EMULATIONS, SANITIZE, Builder, assert_equal_bytes, random_batch
-from tinyc.codegen.kernels import compact_table, fast_requant, scalar_requant
+from tinyc.codegen.kernels import fast_requant, scalar_requant
 from tinyc.codegen.variants import takes_compact
 from tinyc.ir import Graph
 from tinyc.lower import Plan, lower
@@ -170,12 +169,6 @@ def test_on_board(graph, board: str) -> None:
 # without an interior row, rows of only border pixels, rows no phase takes
 COMPACT = {"c64": 3, "narrow": 3, "wide": 3}
 DSP_BOARDS = BOARDS[:3]
-
-
-def compact(plan: Plan) -> Plan:
-    """`plan` with every depthwise step that has a compact form in it (what a DSP board's size goal does)."""
-    return replace(plan, steps=[replace(s, params=s.params | {"compact": True}) if compact_table(s) else s
-                                for s in plan.steps])
 
 
 @pytest.fixture(scope="module", params=sorted(COMPACT))

@@ -25,6 +25,6 @@ GOALS = ("speed", "balanced", "size")  # the kernel-variant trade-offs of tinyc/
 OPTIMIZE = click.option(
     "--optimize", "goal", type=click.Choice(GOALS), default="balanced", show_default=True,
     help="Board targets: which kernel each pruned layer gets on the board's core, by the measured per-core cost "
-         "model, and on DSP cores whether depthwise 3x3 layers of many shapes share one function: speed (fewest "
-         "instructions), size (least flash: the sparse kernels, shared depthwise), balanced (sparse or shared only "
-         "where its slowdown is at most its flash saving).")
+         "model, and on DSP cores whether depthwise 3x3 and pointwise layers of many shapes share a few functions: "
+         "speed (fewest instructions), size (least flash: the sparse kernels, shared functions), balanced (sparse or "
+         "shared only where its slowdown is at most its flash saving).")
