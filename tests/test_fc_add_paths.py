@@ -4,6 +4,9 @@ M7, M33: four units x sixteen values a round by LDRD, from one pointer between t
 one or two pointers), each under QEMU, and the SIMD paths and the plain C on the host (ASan/UBSan, gcc, clang).
 On the DSP boards the layers with units in pairs take the paired kernel (kernels.fc_paired); its library is
 also built on the host, as the DSP path emulated and as the plain C that reads its layout one product at a time.
+On rv32imc the layers take the pair-sums kernel (kernels.fc_pair_sums_consts: one multiply for two products),
+its input words formed as it goes or, where they fit the RAM share, once per row in scratch; its arithmetic is
+checked in NumPy over the extremes, and its library (balanced and speed) on the board and on the host.
 
 The shapes aim at the variants: depths that are multiples of 16, of 8 only, of 4 only, not of 4, small (8, 12),
 past the DSP path's single pointer (700) and past the RISC-V path's offsets (1400); units not multiples of 4 or
@@ -20,11 +23,12 @@ from tests.kernel_paths import path_tests
 from tests.test_codegen import HOST, build, generate_into, run_exe
 from tests.test_codegen_kernels import EMULATIONS, SANITIZE, Builder, assert_equal_bytes, q, random_batch
 from tinyc.boards import load_board
-from tinyc.codegen.kernels import fc_paired, fc_paired_weights
+from tinyc.codegen.kernels import FC_PAIR_SUMS_UNITS, fc_pair_sums_consts, fc_paired, fc_paired_weights
 from tinyc.codegen.variants import for_core
 from tinyc.ir import Graph
 from tinyc.lower import Plan, lower
 from tinyc.memory import plan_memory
+from tinyc.pipeline import run_model
 from tinyc.runtime import run_plan
 
 BOARDS = ["nucleo-l4r5zi", "nucleo-h743zi", "nucleo-u575zi", "corstone-300", "rpi-pico", "nucleo-f103rb",
@@ -203,6 +207,84 @@ def test_paired_library_on_host(case, path: str, tmp_path) -> None:
     flags = SANITIZE + [EMULATIONS["simd32"]] if path == "simd32" else HOST[path]
     exe = build(gen, "gcc" if path == "simd32" else path, flags, path)
     assert_equal_bytes(run_exe(exe, plan.graph, [x])[0], ref, f"{plan.graph.name}, paired, {path}")
+
+
+def pair_sums_emulated(words: np.ndarray, bias: np.ndarray, x: np.ndarray, units: int) -> np.ndarray:
+    """The pair-sums kernel's arithmetic as the C does it, modulo 2**32: the row's terms, then per pass of units
+    and input pair the product of the two lanes of x0 + (x1 << 20) plus the unit's word."""
+    depth = x.size
+    xs = np.concatenate([x.astype(np.int64), np.full(depth % 2, -128, np.int64)])
+    xv = (xs[0::2] + (xs[1::2] << 20)) % 2**32
+    full = x[:depth - depth % 2].astype(np.int64)
+    rs = ((full[0::2] + 256) * (full[1::2] + 256)).sum() + (128 * int(x[-1]) if depth % 2 else 0)
+    pairs, acc = xv.size, []
+    for u0 in range(0, units, FC_PAIR_SUMS_UNITS):
+        n = min(FC_PAIR_SUMS_UNITS, units - u0)
+        w = words[u0 * pairs:(u0 + n) * pairs].astype(np.int64).reshape(pairs, n) % 2**32
+        s = (xv[:, None] + w) % 2**32
+        lo, hi = s % 2**20, s >> 20
+        assert lo.max() <= 510 and hi.max() <= 510  # the lanes stay apart
+        assert np.array_equal(((s * ((s << 12) % 2**32)) >> 32), lo * hi)  # the high word is their product
+        acc += list((bias[u0:u0 + n].astype(np.int64) - rs + (lo * hi).sum(axis=0)) % 2**32)
+    return ((np.array(acc) + 2**31) % 2**32 - 2**31).astype(np.int64)
+
+
+@pytest.mark.parametrize("units, depth", [(45, 37), (20, 8), (3, 2), (41, 128)])
+def test_pair_sums_arithmetic(units: int, depth: int) -> None:
+    """The pair-sums words and bias (kernels.fc_pair_sums_consts) give the exact sums bias + w . x for every
+    unit, over random rows and the extremes (every input -128 or 127, weights -128 and 127), odd depths and a
+    last pass of fewer units."""
+    rng = np.random.default_rng(units * depth)
+    w = rng.integers(-128, 128, (units, depth)).astype(np.int8)
+    w[0], w[1, ::2] = -128, 127
+    bias = rng.integers(-2**20, 2**20, units).astype(np.int32)
+    step = next(s for s in lower(mlp_graph()).steps if s.node == "f40")
+    step.params = step.params | {"units": units, "depth": depth}
+    step.consts = {**step.consts, "weights": w, "bias": bias}
+    consts = fc_pair_sums_consts(step)
+    assert consts["weights"].dtype == np.int32 and consts["weights"].size == units * ((depth + 1) // 2)
+    rows = [np.full(depth, -128), np.full(depth, 127), *rng.integers(-128, 128, (30, depth))]
+    for x in rows:
+        exact = bias.astype(np.int64) + w.astype(np.int64) @ x.astype(np.int64)
+        assert np.array_equal(pair_sums_emulated(consts["weights"], consts["bias"], x.astype(np.int8), units), exact)
+
+
+def test_pair_sums_layers_are_what_they_say() -> None:
+    """On rv32imc every layer with the fast requantization takes the pair-sums kernel but under size; its input
+    words go to scratch where they take at most a quarter of the model's RAM (balanced) or all of it (speed)."""
+    board = load_board("esp32-c3")
+    chosen = {goal: {s.node: bool(s.params.get("pair_words")) for make in GRAPHS.values()
+                     for s in for_core(plan_memory(lower(make())), board, goal).steps if s.params.get("pair_sums")}
+              for goal in ("balanced", "speed", "size")}
+    assert chosen["size"] == {}
+    assert set(chosen["balanced"]) == set(chosen["speed"]) >= {"f40", "f13", "f700", "f1400", "p100", "f41"}
+    assert {n for n, w in chosen["balanced"].items() if not w} == {"f40", "f52", "f37", "f700", "f1400", "f41", "p100"}
+    assert {n for n, w in chosen["speed"].items() if not w} == {"f1400"}
+    step = next(s for s in for_core(plan_memory(lower(mlp_graph())), board).steps if s.node == "f13")
+    assert step.scratch == 4 * 7
+
+
+PAIR_SUMS_GOALS = ("balanced", "speed")
+
+
+@pytest.mark.parametrize("goal", PAIR_SUMS_GOALS)
+@pytest.mark.parametrize("path", ["sanitized", "gcc", "clang"])
+def test_pair_sums_library_on_host(case, goal: str, path: str, tmp_path) -> None:
+    """An rv32imc board's library (pair-sums layers) on the host: gcc under ASan/UBSan, and gcc and clang at
+    -Wall -Wextra -Werror."""
+    plan, x, ref = case
+    rv = for_core(plan, load_board("esp32-c3"), goal)
+    gen = generate_into(rv, tmp_path, plan.graph.name)
+    exe = build(gen, "gcc" if path == "sanitized" else path, SANITIZE if path == "sanitized" else HOST[path], path)
+    assert_equal_bytes(run_exe(exe, plan.graph, [x])[0], ref, f"{plan.graph.name}, pair sums ({goal}), {path}")
+
+
+def test_pair_sums_speed_on_board(case) -> None:
+    """The speed goal's library (every input row's words in scratch where they fit) on the emulated ESP32-C3
+    (the balanced one: test_on_board)."""
+    plan, x, ref = case
+    got, _ = run_model(plan, [x], "esp32-c3", "speed")
+    assert_equal_bytes(got[0], ref, f"{plan.graph.name}, pair sums (speed) on esp32-c3")
 
 
 test_on_board, test_emulated_on_host, test_plain_c_on_host = path_tests(BOARDS)

@@ -314,6 +314,7 @@ def extra_context(step: Step, plan: Plan, room: int) -> dict:
         ctx["fast"] = add_fast(step.params)
     if step.kernel == "fully_connected_s8":
         ctx["pass_pairs"] = FC_PASS_PAIRS
+        ctx["pair_sums_units"] = FC_PAIR_SUMS_UNITS
     if step.kernel == "conv2d_s8":
         plain = conv_scratch_layout(step.params)[0]
         ctx |= {"patch_all": conv_patches_always(step.params), "plain_scratch": plain,
@@ -425,8 +426,10 @@ def scalar_requant(step: Step) -> dict | None:
 def emitted_consts(step: Step) -> dict[str, np.ndarray]:
     """The constant arrays the generated C holds for a step: its consts less the multipliers and shifts
     of a per-tensor requantization (literals in the kernel, see scalar_requant), a paired fully connected
-    step's weights in their layout (fc_paired_weights)."""
+    step's weights in their layout (fc_paired_weights), a pair-sums step's words and bias (fc_pair_sums_consts)."""
     consts = step.consts
+    if step.params.get("pair_sums"):
+        consts = consts | fc_pair_sums_consts(step)
     if step.params.get("paired"):
         consts = consts | {"weights": fc_paired_weights(consts["weights"])}
         if fast_requant(step)["uniform"]:  # one multiplier and shift: their first elements (see scalar_requant)
@@ -468,6 +471,37 @@ def fc_paired_weights(weights: np.ndarray) -> np.ndarray:
     packed = packed.transpose(0, 1, 3, 2, 4).reshape(pairs, groups, 8)
     passes = [packed[p:p + FC_PASS_PAIRS].transpose(1, 0, 2).reshape(-1) for p in range(0, pairs, FC_PASS_PAIRS)]
     return np.concatenate(passes)
+
+
+FC_PAIR_SUMS_UNITS = 20  # units a pass of the pair-sums fully connected kernel takes (its sums in registers)
+
+
+def fc_pair_sums(step: Step) -> bool:
+    """Whether an int8 fully connected step can take the pair-sums kernel (templates/fully_connected_s8.c.j2):
+    a dense int8 layer of depth >= 2 with the fast requantization (fused in the pass)."""
+    return step.kernel == "fully_connected_s8" and step.params["depth"] >= 2 and fast_requant(step) is not None
+
+
+def fc_pair_sums_consts(step: Step) -> dict[str, np.ndarray]:
+    """A pair-sums step's weights and bias. Winograd's inner product: for inputs (x0, x1) and one unit's weights
+    (w0, w1), (x0 + w1 + 256)(x1 + w0 + 256) = (x0 + 128)(w0 + 128) + (x1 + 128)(w1 + 128) + (x0 + 128)(x1 + 128)
+    + (w0 + 128)(w1 + 128): one multiply for two products, the inputs' terms once per row (the kernel's row sum of
+    (x0 + 256)(x1 + 256) = (x0 + 128)(x1 + 128) + 128 (x0 + x1) + 49152), the weights' terms, 128 x their sum,
+    16384 x the depth and the 49152s in the bias. Per pass of
+    up to FC_PAIR_SUMS_UNITS units, per input pair, per unit, the word w1 + 256 + ((w0 + 256) << 20) the input
+    word x0 + (x1 << 20) adds to (two lanes of 0..510); an odd depth's last input pairs with x1 = w1 = -128."""
+    p = step.params
+    units, depth = p["units"], p["depth"]
+    w = step.consts["weights"].reshape(units, depth).astype(np.int64)
+    padded = np.concatenate([w, np.full((units, depth % 2), -128, np.int64)], axis=1)
+    w0, w1 = padded[:, 0::2], padded[:, 1::2]
+    words = w1 + 256 + ((w0 + 256) << 20)  # [unit][pair]
+    passes = [words[u:u + FC_PAIR_SUMS_UNITS].T.reshape(-1) for u in range(0, units, FC_PAIR_SUMS_UNITS)]
+    full = w[:, :depth - depth % 2]
+    bias = (step.consts["bias"].astype(np.int64) - ((full[:, 0::2] + 128) * (full[:, 1::2] + 128)).sum(axis=1)
+            - 128 * w.sum(axis=1) - 16384 * depth + 49152 * (depth // 2))
+    return {"weights": np.concatenate(passes).astype(np.int32),
+            "bias": ((bias + 2**31) % 2**32 - 2**31).astype(np.int32)}
 
 
 CHANNEL_AXIS = {"conv2d_s8": 0, "fully_connected_s8": 0, "depthwise_conv2d_s8": -1}

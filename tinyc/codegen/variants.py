@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tinyc.codegen.kernels import compact_table, fast_requant, fc_paired, scalar_requant
+from tinyc.boards import CORES
+from tinyc.codegen.kernels import compact_table, fast_requant, fc_pair_sums, fc_paired, scalar_requant
 from tinyc.lower.plan import Plan, Step
 from tinyc.ops.conv2d import im2col_needed
 from tinyc.ops.depthwise_conv2d import dsp3_plan
@@ -55,6 +56,10 @@ SPARSE_KERNELS = {"conv2d_sparse_s8": "conv2d", "fully_connected_sparse_s8": "fu
 COMPACT = {"depthwise_conv2d_s8": {"specialised": 1400, "shared": 1400, "slowdown": 0.32},
            "conv2d_s8": {"specialised": 860, "shared": 1400, "slowdown": 0.18}}
 COMPACT_MIN_SAVING = 2048  # balanced: below this the slowdown buys less than a flash page of most STM32s
+PAIR_SUMS_FLASH_SHARE = 8  # balanced: the pair-sums layout's extra weight bytes stay within 1/8 of the flash
+# the row's input words (4 bytes a pair) in scratch: at most this share of the model's RAM (arena and I/O); speed
+# takes them up to the whole of it
+PAIR_WORDS_RAM_SHARE = {"balanced": 4, "speed": 1}
 
 
 @cache
@@ -138,6 +143,31 @@ def takes_compact(steps: list[Step], goal: str, kernel: str) -> bool:
     return cost["slowdown"] <= 1.0 - shared / specialised and specialised - shared >= COMPACT_MIN_SAVING
 
 
+def takes_pair_sums(steps: list[Step], board: Board, goal: str) -> bool:
+    """Whether the fully connected steps take the pair-sums kernel (kernels.fc_pair_sums_consts: one multiply
+    for two products, for RISC-V cores, which have no multiply-accumulate; measured on rv32imc over MLPerf's
+    autoencoder, 3.3 -> 2.7 instructions per MAC): its weights take 2 bytes each instead of 1, so ``size``
+    never, ``balanced`` when the extra bytes are at most 1/PAIR_SUMS_FLASH_SHARE of the board's flash,
+    ``speed`` always."""
+    eligible = [s for s in steps if fc_pair_sums(s)]
+    if CORES[board.core] != "riscv" or goal == "size" or not eligible:
+        return False
+    extra = sum(4 * ((s.params["depth"] + 1) // 2) * s.params["units"] - s.consts["weights"].size for s in eligible)
+    return goal == "speed" or extra * PAIR_SUMS_FLASH_SHARE <= board.flash_bytes
+
+
+def pair_sums_step(step: Step, plan: Plan, goal: str) -> Step:
+    """The fully connected step with the pair-sums kernel, its input pairs' words in scratch where they take at
+    most 1/PAIR_WORDS_RAM_SHARE of the model's RAM (measured on rv32imc over MLPerf's autoencoder: 4 instructions
+    a pair and pass fewer, for 2 bytes of RAM an input)."""
+    words = 4 * ((step.params["depth"] + 1) // 2)
+    graph = plan.graph
+    ram = plan.arena_size + sum(graph.tensor(n).nbytes for n in (*graph.inputs, *graph.outputs))
+    if words * PAIR_WORDS_RAM_SHARE[goal] > ram:
+        return replace(step, params=step.params | {"pair_sums": True})
+    return replace(step, params=step.params | {"pair_sums": True, "pair_words": True}, scratch=max(step.scratch, words))
+
+
 def dense_step(step: Step) -> Step:
     """The dense step of a sparse one, without the patch scratch only the sparse kernel declares."""
     dense = as_dense(step)
@@ -156,6 +186,8 @@ def for_core(plan: Plan, board: Board | None, goal: str | None = None) -> Plan:
              for step in plan.steps]
     if board.kernels == "dsp":  # the paired-unit fully connected kernel: the same bytes, fewer instructions
         steps = [replace(s, params=s.params | {"paired": True}) if fc_paired(s) else s for s in steps]
+    if takes_pair_sums(steps, board, goal):
+        steps = [pair_sums_step(s, plan, goal) if fc_pair_sums(s) else s for s in steps]
     if board.kernels == "dsp":
         compact = {kernel for kernel in COMPACT if takes_compact(steps, goal, kernel)}
         steps = [replace(s, params=s.params | {"compact": True}) if s.kernel in compact and compact_table(s) else s
