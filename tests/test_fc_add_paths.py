@@ -22,9 +22,10 @@ import pytest
 from tests.kernel_paths import path_tests
 from tests.test_codegen import HOST, build, generate_into, run_exe
 from tests.test_codegen_kernels import EMULATIONS, SANITIZE, Builder, assert_equal_bytes, q, random_batch
+from tests.test_conv_pool_paths import conv
 from tinyc.boards import load_board
 from tinyc.codegen.kernels import FC_PAIR_SUMS_UNITS, fc_pair_sums_consts, fc_paired, fc_paired_weights
-from tinyc.codegen.variants import for_core
+from tinyc.codegen.variants import for_core, takes_pair_sums
 from tinyc.ir import Graph
 from tinyc.lower import Plan, lower
 from tinyc.memory import plan_memory
@@ -262,6 +263,27 @@ def test_pair_sums_layers_are_what_they_say() -> None:
     assert {n for n, w in chosen["speed"].items() if not w} == {"f1400"}
     step = next(s for s in for_core(plan_memory(lower(mlp_graph())), board).steps if s.node == "f13")
     assert step.scratch == 4 * 7
+
+
+def test_pair_sums_take_models_of_mostly_fully_connected_work() -> None:
+    """balanced takes the pair-sums kernel (two bytes a weight) only where fully connected layers do at least half
+    of the MACs: beside a convolution of 20x their MACs the same layers keep their bytes; speed takes it."""
+    board = load_board("esp32-c3")
+    fcs = plan_memory(lower(mlp_graph())).steps
+    convs = plan_memory(lower(conv_graph(sum(s.macs for s in fcs)))).steps
+    assert takes_pair_sums(fcs, board, "balanced") and not takes_pair_sums(fcs, board, "size")
+    assert not takes_pair_sums(fcs + convs, board, "balanced") and takes_pair_sums(fcs + convs, board, "speed")
+    assert not takes_pair_sums(fcs, load_board("nucleo-f103rb"), "speed")  # a Cortex-M3: MLA, no MULHU gain
+
+
+def conv_graph(fc_macs: int) -> Graph:
+    """A 1x1 convolution of about 20 x fc_macs MACs."""
+    b = Builder("conv_heavy", 46)
+    pixels = 20 * fc_macs // (32 * 32)
+    x = b.act("x", (1, 1, pixels, 32), 0.05, 0)
+    b.g.inputs = [x]
+    b.g.outputs = [conv(b, "c", x, (1, 1, pixels, 32), (32, 1, 1, 32), np.full(32, 0.004))]
+    return b.g
 
 
 PAIR_SUMS_GOALS = ("balanced", "speed")

@@ -16,6 +16,9 @@ On DSP-extension cores the goal also decides, for depthwise 3x3 and pointwise co
 specialised function per shape and the compact form, a few functions taking the shape as arguments
 (takes_compact), by the same rule on that kernel's code: a model with many shapes (MobileNets) trades some of
 their speed for most of their code; one with a single shape keeps its specialised function.
+
+On RISC-V cores it decides whether fully connected layers take the pair-sums kernel, whose weights take two bytes
+each (takes_pair_sums), and whether a layer's input words go to scratch (pair_sums_step): flash and RAM for speed.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ COMPACT = {"depthwise_conv2d_s8": {"specialised": 1400, "shared": 1400, "slowdow
            "conv2d_s8": {"specialised": 860, "shared": 1400, "slowdown": 0.18}}
 COMPACT_MIN_SAVING = 2048  # balanced: below this the slowdown buys less than a flash page of most STM32s
 PAIR_SUMS_FLASH_SHARE = 8  # balanced: the pair-sums layout's extra weight bytes stay within 1/8 of the flash
+PAIR_SUMS_MIN_WORK = 0.5  # balanced: and the fully connected layers do at least half of the model's MACs
 # the row's input words (4 bytes a pair) in scratch: at most this share of the model's RAM (arena and I/O); speed
 # takes them up to the whole of it
 PAIR_WORDS_RAM_SHARE = {"balanced": 4, "speed": 1}
@@ -147,13 +151,17 @@ def takes_pair_sums(steps: list[Step], board: Board, goal: str) -> bool:
     """Whether the fully connected steps take the pair-sums kernel (kernels.fc_pair_sums_consts: one multiply
     for two products, for RISC-V cores, which have no multiply-accumulate; measured on rv32imc over MLPerf's
     autoencoder, 3.3 -> 2.7 instructions per MAC): its weights take 2 bytes each instead of 1, so ``size``
-    never, ``balanced`` when the extra bytes are at most 1/PAIR_SUMS_FLASH_SHARE of the board's flash,
-    ``speed`` always."""
+    never, ``balanced`` where the fully connected layers are most of the work (PAIR_SUMS_MIN_WORK of the MACs:
+    a convolutional model would grow by their bytes for next to no speed) and the extra bytes at most
+    1/PAIR_SUMS_FLASH_SHARE of the board's flash, ``speed`` always."""
     eligible = [s for s in steps if fc_pair_sums(s)]
     if CORES[board.core] != "riscv" or goal == "size" or not eligible:
         return False
+    if goal == "speed":
+        return True
     extra = sum(4 * ((s.params["depth"] + 1) // 2) * s.params["units"] - s.consts["weights"].size for s in eligible)
-    return goal == "speed" or extra * PAIR_SUMS_FLASH_SHARE <= board.flash_bytes
+    work = sum(s.macs for s in eligible) / max(sum(s.macs for s in steps), 1)
+    return work >= PAIR_SUMS_MIN_WORK and extra * PAIR_SUMS_FLASH_SHARE <= board.flash_bytes
 
 
 def pair_sums_step(step: Step, plan: Plan, goal: str) -> Step:
