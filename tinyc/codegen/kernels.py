@@ -474,12 +474,17 @@ def fc_paired_weights(weights: np.ndarray) -> np.ndarray:
 
 
 FC_PAIR_SUMS_UNITS = 20  # units a pass of the pair-sums fully connected kernel takes (its sums in registers)
+FC_PAIR_SUMS_MIN = 1024  # fewer weights (or units than 8): the plain kernel
 
 
 def fc_pair_sums(step: Step) -> bool:
     """Whether an int8 fully connected step can take the pair-sums kernel (templates/fully_connected_s8.c.j2):
-    a dense int8 layer of depth >= 2 with the fast requantization (fused in the pass)."""
-    return step.kernel == "fully_connected_s8" and step.params["depth"] >= 2 and fast_requant(step) is not None
+    a dense int8 layer with the fast requantization (fused in the pass), of at least 8 units and 1024 weights
+    (below, the row's sum and the passes' calls cost more than the multiplies save: TFLM's hello_world, 16 x 16,
+    would take 7% more instructions)."""
+    p = step.params
+    return (step.kernel == "fully_connected_s8" and p["units"] >= 8 and p["units"] * p["depth"] >= FC_PAIR_SUMS_MIN
+            and fast_requant(step) is not None)
 
 
 def fc_pair_sums_consts(step: Step) -> dict[str, np.ndarray]:
