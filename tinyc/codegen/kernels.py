@@ -305,8 +305,9 @@ def extra_context(step: Step, plan: Plan, room: int) -> dict:
         ctx["dw_line"] = depthwise_line(p)
         # Helium's in-place border windows: per output column the column offsets over the edge, per output
         # row (unrolled kernels of up to 7 rows) the kernel rows over it
-        ctx["dw_edge_cols"] = [(ox, [kx * p["dil_w"] for kx in taps], first) for ox, taps, first in
-                               edge_windows(p["in_w"], p["out_w"], p["k_w"], p["stride_w"], p["dil_w"], p["pad_left"])]
+        edge_cols = edge_windows(p["in_w"], p["out_w"], p["k_w"], p["stride_w"], p["dil_w"], p["pad_left"])
+        ctx["dw_edge_cols"] = [(ox, [kx * p["dil_w"] for kx in taps], first) for ox, taps, first in edge_cols]
+        ctx["dw_edge_col_taps"] = edge_cols  # the same with the taps as indices (the plain C path's)
         ctx["dw_edge_rows"] = edge_windows(p["in_h"], p["out_h"], p["k_h"], p["stride_h"], p["dil_h"],
                                            p["pad_top"]) if p["k_h"] <= 7 else []
     ctx["compact_table"] = compact_table(step) if step.params.get("compact") else None
