@@ -11,14 +11,17 @@ M3 and rv32imc."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from tests.kernel_paths import compact
 from tests.test_codegen import HOST, build, generate_into, run_exe
 from tests.test_codegen_kernels import EMULATIONS, SANITIZE, Builder, assert_equal_bytes, random_batch
-from tinyc.codegen.kernels import fast_requant, scalar_requant
-from tinyc.codegen.variants import takes_compact
+from tinyc.boards import load_board
+from tinyc.codegen.kernels import dw_edges_in_place, fast_requant, scalar_requant
+from tinyc.codegen.variants import for_core, takes_compact
 from tinyc.ir import Graph
 from tinyc.lower import Plan, lower
 from tinyc.memory import plan_memory
@@ -149,6 +152,29 @@ def test_host_plain(graph, tmp_path) -> None:
     key, plan, x, ref = graph
     exe = build(generate_into(plan, tmp_path, key), "gcc", HOST["gcc"], "plain")
     assert_equal_bytes(run_exe(exe, plan.graph, [x])[0], ref, f"{key} on the host")
+
+
+@pytest.mark.parametrize("cc", sorted(HOST))
+def test_host_plain_edges_in_place(graph, cc: str, tmp_path) -> None:
+    """The plain C path as a board without the DSP extension gets it (kernels.dw_edges_in_place: border windows
+    read in place, the padding's taps as the zero point): gcc under ASan/UBSan, clang at -Werror."""
+    key, plan, x, ref = graph
+    edges = replace(plan, steps=[replace(s, params=s.params | {"edges_in_place": True}) if dw_edges_in_place(s) else s
+                                 for s in plan.steps])
+    assert any(s.params.get("edges_in_place") for s in edges.steps) == any(dw_edges_in_place(s) for s in plan.steps)
+    exe = build(generate_into(edges, tmp_path, key), cc, SANITIZE if cc == "gcc" else HOST[cc], f"edges_{cc}")
+    assert_equal_bytes(run_exe(exe, plan.graph, [x])[0], ref, f"{key} on the host, edges in place ({cc})")
+
+
+def test_edges_in_place_by_goal() -> None:
+    """Boards without the DSP extension or Helium read the border windows in place for speed and balanced, not
+    for size (they cost code); DSP boards never (their own kernels)."""
+    plans = [plan_memory(lower(make())) for make in GRAPHS.values()]
+    plan = next(p for p in plans if any(dw_edges_in_place(s) for s in p.steps))
+    for board, goal, expected in (("esp32-c3", "balanced", True), ("rpi-pico", "speed", True),
+                                  ("esp32-c3", "size", False), ("nucleo-l4r5zi", "speed", False)):
+        steps = for_core(plan, load_board(board), goal).steps
+        assert any(s.params.get("edges_in_place") for s in steps) == expected, (board, goal)
 
 
 @pytest.mark.parametrize("path", sorted(EMULATIONS))

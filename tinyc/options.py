@@ -26,7 +26,8 @@ OPTIMIZE = click.option(
     "--optimize", "goal", type=click.Choice(GOALS), default="balanced", show_default=True,
     help="Board targets: which kernel each pruned layer gets on the board's core, by the measured per-core cost "
          "model, on DSP cores whether depthwise 3x3 and pointwise layers of many shapes share a few functions, on "
-         "RISC-V whether fully connected layers take the pair-sums kernel (2-byte weights, fewer instructions): "
+         "RISC-V whether fully connected layers take the pair-sums kernel (2-byte weights, fewer instructions), on "
+         "cores without DSP or Helium whether depthwise border windows are read in place (more code): "
          "speed (fewest instructions), size (least flash: the sparse kernels, shared functions, 1-byte weights), "
          "balanced (sparse or shared only where its slowdown is at most its flash saving; pair sums where fully "
          "connected layers do half the MACs, within 1/8 of the flash, their input words within 1/4 of the RAM).")

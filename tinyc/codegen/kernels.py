@@ -381,6 +381,14 @@ def edge_windows(size: int, outputs: int, taps: int, stride: int, dilation: int,
     return found
 
 
+def dw_edges_in_place(step: Step) -> bool:
+    """Whether a depthwise step's plain C path can read its border windows in place (templates/
+    depthwise_conv2d_s8.c.j2 plain_rows): padded, taps unrolled (at most 25), not a 1-D window."""
+    p = step.params
+    return (step.kernel == "depthwise_conv2d_s8" and has_padding(p) and p["k_h"] * p["k_w"] <= 25
+            and depthwise_line(p) is None)
+
+
 def depthwise_line(p: dict) -> dict | None:
     """A depthwise layer over one axis (a K x 1 kernel over a W = 1 input, or 1 x K over H = 1; multiplier 1,
     two outputs or more, K <= 25): its `length` (outputs), `taps`, `stride`, `dilation`, `pad` (before), the
