@@ -483,17 +483,17 @@ def fc_paired_weights(weights: np.ndarray) -> np.ndarray:
 
 
 FC_PAIR_SUMS_UNITS = 20  # units a pass of the pair-sums fully connected kernel takes (its sums in registers)
-FC_PAIR_SUMS_MIN = 1024  # fewer weights (or units than 8): the plain kernel
+FC_PAIR_SUMS_MIN_UNITS, FC_PAIR_SUMS_MIN_WEIGHTS = 8, 1024  # smaller layers: the plain kernel
 
 
 def fc_pair_sums(step: Step) -> bool:
     """Whether an int8 fully connected step can take the pair-sums kernel (templates/fully_connected_s8.c.j2):
-    a dense int8 layer with the fast requantization (fused in the pass), of at least 8 units and 1024 weights
-    (below, the row's sum and the passes' calls cost more than the multiplies save: TFLM's hello_world, 16 x 16,
-    would take 7% more instructions)."""
+    a dense int8 layer with the fast requantization (fused in the pass), of at least FC_PAIR_SUMS_MIN_UNITS units
+    and FC_PAIR_SUMS_MIN_WEIGHTS weights (below, the row's sum and the passes' calls cost more than the multiplies
+    save: TFLM's hello_world, 16 x 16, would take 7% more instructions)."""
     p = step.params
-    return (step.kernel == "fully_connected_s8" and p["units"] >= 8 and p["units"] * p["depth"] >= FC_PAIR_SUMS_MIN
-            and fast_requant(step) is not None)
+    return (step.kernel == "fully_connected_s8" and p["units"] >= FC_PAIR_SUMS_MIN_UNITS
+            and p["units"] * p["depth"] >= FC_PAIR_SUMS_MIN_WEIGHTS and fast_requant(step) is not None)
 
 
 def fc_pair_sums_consts(step: Step) -> dict[str, np.ndarray]:
@@ -501,9 +501,9 @@ def fc_pair_sums_consts(step: Step) -> dict[str, np.ndarray]:
     (w0, w1), (x0 + w1 + 256)(x1 + w0 + 256) = (x0 + 128)(w0 + 128) + (x1 + 128)(w1 + 128) + (x0 + 128)(x1 + 128)
     + (w0 + 128)(w1 + 128): one multiply for two products, the inputs' terms once per row (the kernel's row sum of
     (x0 + 256)(x1 + 256) = (x0 + 128)(x1 + 128) + 128 (x0 + x1) + 49152), the weights' terms, 128 x their sum,
-    16384 x the depth and the 49152s in the bias. Per pass of
-    up to FC_PAIR_SUMS_UNITS units, per input pair, per unit, the word w1 + 256 + ((w0 + 256) << 20) the input
-    word x0 + (x1 << 20) adds to (two lanes of 0..510); an odd depth's last input pairs with x1 = w1 = -128."""
+    16384 x the depth and the 49152s in the bias. Per pass of up to FC_PAIR_SUMS_UNITS units, per input pair, per
+    unit, the word w1 + 256 + ((w0 + 256) << 20) the input word x0 + (x1 << 20) adds to (two lanes of 0..510); an
+    odd depth's last input pairs with x1 = w1 = -128."""
     p = step.params
     units, depth = p["units"], p["depth"]
     w = step.consts["weights"].reshape(units, depth).astype(np.int64)
