@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from tinyc.errors import TinycError, one_line
-from tinyc.options import OPTIMIZE
+from tinyc.options import OPTIMIZE, PATCH
 
 
 class _Group(click.Group):
@@ -98,13 +98,14 @@ def inspect(model: Path, as_json: bool) -> None:
               help="Take float32 inputs and write float32 outputs, quantized / dequantized with the model's own "
                    "scales and zero points (round to nearest, ties away from zero, as its QUANTIZE).")
 @OPTIMIZE
+@PATCH
 def run(model: Path, input_path: Path, output_path: Path, target: str, report_path: Path | None,
-        float_io: bool, goal: str) -> None:
+        float_io: bool, goal: str, patch: bool) -> None:
     """Run MODEL on inputs with the reference runtime, the generated C on the host, or an emulated board."""
     from tinyc.atomic import write_text
     from tinyc.pipeline import build_plan, check_output_path, load_inputs, run_model, save_outputs
 
-    plan = build_plan(model)
+    plan = build_plan(model, patch)
     check_output_path(plan.graph, output_path)
     if float_io:
         from tinyc.floatio import dequantize_outputs, load_float_inputs, quantize_inputs
@@ -137,8 +138,9 @@ def run(model: Path, input_path: Path, output_path: Path, target: str, report_pa
               show_default=True, help="library: flat C folder (PlatformIO library.json, CMakeLists.txt); "
                                       "arduino: Arduino library (library.properties, src/, examples/).")
 @OPTIMIZE
+@PATCH
 def compile_(model: Path, board: str, out_dir: Path, name: str | None, quant: str, context: int,
-             tokenizer_path: Path | None, layout: str, goal: str) -> None:
+             tokenizer_path: Path | None, layout: str, goal: str, patch: bool) -> None:
     """Write MODEL as a self-contained, heap-free C99 library for a board.
 
     For a llama2.c checkpoint (.bin) the library has a step API (one token in, logits and the next token
@@ -151,6 +153,8 @@ def compile_(model: Path, board: str, out_dir: Path, name: str | None, quant: st
     if is_checkpoint(model):
         if layout != "library":
             raise InputError(f"--format {layout}: language-model checkpoints compile to the library layout only")
+        if patch:
+            raise InputError("--patch: language-model checkpoints have no convolution layers to run in bands")
         r = compile_checkpoint(model, out_dir, board, quant, context, tokenizer_path, name or "model")
         write_library_report(out_dir, board, checkpoint=model, quant=quant, context=context)
         click.echo(f"{out_dir}: {r['quant']}, context {r['context']}, {r['weights_bytes']:,} bytes of weights, "
@@ -158,7 +162,7 @@ def compile_(model: Path, board: str, out_dir: Path, name: str | None, quant: st
         return
     from tinyc.pipeline import build_plan, compile_library
 
-    plan = build_plan(model)
+    plan = build_plan(model, patch)
     report = compile_library(plan, out_dir, board, name, layout, goal)
     write_library_report(out_dir, board, plan, report)
     t = report["totals"]

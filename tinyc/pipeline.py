@@ -13,7 +13,13 @@ from tinyc.lower import Plan, lower
 from tinyc.memory import plan_memory
 
 
-def build_plan(model: str | Path) -> Plan:
+def build_plan(model: str | Path, patch: bool = False) -> Plan:
+    """The model's lowered, memory-planned steps; `patch`: its first layers in row bands where that pays
+    (tinyc.memory.patch)."""
+    if patch:
+        from tinyc.memory.patch import patched_plan
+
+        return patched_plan(load_model(model))
     return plan_memory(lower(load_model(model)))
 
 

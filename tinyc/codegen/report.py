@@ -47,6 +47,8 @@ def build_report(plan: Plan, facts: dict[str, Any], files: list[str]) -> dict[st
             # what no placement of the plan's buffers in its step order can beat (tinyc.memory.lower_bound)
             "arena_lower_bound": int(plan.lower_bound),
             "arena_above_lower_bound": int(plan.arena_size - plan.lower_bound),
+            # the first layers in row bands (tinyc.memory.patch), or null
+            "patch": plan.patch.to_json() if plan.patch is not None else None,
             "scratch_bytes": int(facts["scratch_size"]),
             "ram_bytes": int(plan.arena_size) + int(facts["scratch_size"]),
             "input_bytes": sum(t.nbytes for t in facts["inputs"]),

@@ -7,6 +7,7 @@ both share one definition of the arithmetic.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -72,3 +73,4 @@ class Plan:
     arena_size: int = 0
     lower_bound: int = 0  # arena bytes no placement of these buffers in this order can go below
     state_size: int = 0  # bytes of persistent state (State buffers, one after another)
+    patch: Any = None  # tinyc.memory.patch.Patch when the first layers run in row bands

@@ -39,11 +39,12 @@ def _align(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
-def plan_memory(plan: Plan, views: bool = True) -> Plan:
+def plan_memory(plan: Plan, views: bool = True, reorder: bool = True) -> Plan:
     """Buffers for every tensor of the plan (`views`: slices, splits and concatenation parts share bytes), the
-    steps in the graph's order or, when that needs a smaller arena, in the order tinyc.memory.order finds."""
+    steps in the graph's order or, when that needs a smaller arena (and `reorder`), in the order
+    tinyc.memory.order finds."""
     _assign(plan, views)
-    order = memory_order(plan)
+    order = memory_order(plan) if reorder else None
     if order is not None:
         steps, arena = plan.steps, plan.arena_size
         plan.steps = [steps[k] for k in order]

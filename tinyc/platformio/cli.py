@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from tinyc.errors import InputError
+from tinyc.options import PATCH
 
 
 @click.command()
@@ -29,9 +30,10 @@ from tinyc.errors import InputError
 @click.option("--setup-only", is_flag=True,
               help="Only prepare tinyc's PlatformIO core folder and print the shell lines that make `pio` "
                    "use it: eval \"$(tinyc firmware --setup-only)\".")
+@PATCH
 def firmware(model: Path | None, board: str | None, out_dir: Path | None, inputs_path: Path | None,
              name: str | None, build: bool, run_: bool, tokenizer_path: Path | None, prompt: str, steps: int,
-             setup_only: bool) -> None:
+             setup_only: bool, patch: bool) -> None:
     """Write a PlatformIO project that runs MODEL on a board and prints its outputs and time per inference.
 
     The project has the board's real environment (the default: `pio run -t upload` with the board and
@@ -64,11 +66,13 @@ def firmware(model: Path | None, board: str | None, out_dir: Path | None, inputs
 
         if tokenizer_path is None:
             raise InputError(f"{model} is a language-model checkpoint: give its --tokenizer")
+        if patch:
+            raise InputError("--patch: language-model checkpoints have no convolution layers to run in bands")
         project = create_llm_firmware(model, board, out_dir, tokenizer_path, prompt=prompt, steps=steps)
         click.echo(f"{out_dir}: PlatformIO project for the language model {model.name} on {project.board.id} "
                    f"(default environment {project.default_env}, {steps} steps)")
     else:
-        project = create_firmware(model, board, out_dir, inputs=inputs_path, name=name)
+        project = create_firmware(model, board, out_dir, inputs=inputs_path, name=name, patch=patch)
         click.echo(f"{out_dir}: PlatformIO project for {project.name} on {project.board.id} "
                    f"(default environment {project.default_env}, {project.num_inputs} input(s))")
     if build or run_:

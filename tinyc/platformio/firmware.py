@@ -91,18 +91,20 @@ def create_firmware(
     *,
     inputs: np.ndarray | str | Path | None = None,
     name: str | None = None,
+    patch: bool = False,
 ) -> FirmwareProject:
     """Write (or update) the PlatformIO project ``out`` running ``model`` on ``board_id``: its real
     environment (the default) and, for an emulated board, its ``-qemu`` twin, the model
     library in lib/model, and the app in src/ running ``inputs`` (an .npy file or array of the model's
     input shape, or N of them stacked; default one input of zero bytes). Files whose contents do not
-    change keep their mtimes, so a rebuild after an unchanged update compiles nothing."""
+    change keep their mtimes, so a rebuild after an unchanged update compiles nothing. ``patch``: the first
+    layers in row bands where that pays (tinyc.memory.patch)."""
     from tinyc.pipeline import build_plan, compile_library, load_inputs, model_name
 
     out = Path(out)
     _check_target(out)
     board = load_board(board_id)
-    plan = build_plan(model)
+    plan = build_plan(model, patch)
     name = name or model_name(plan)
     lib_dir = out / LIB_DIR
     report = compile_library(plan, lib_dir, board.id, name)

@@ -36,6 +36,8 @@ def model_report(plan: Any, library_report: dict[str, Any], lib_dir: Path | None
     if bound:
         report.notes.append(f"arena {totals['arena_bytes']:,} B; lower bound {bound:,} B, the most bytes live at one "
                             f"step in this order (+{(totals['arena_bytes'] - bound) / bound:.1%})")
+    if getattr(plan, "patch", None) is not None:
+        report.notes.append(f"row bands: {plan.patch.describe()}")
     if lib_dir is not None and board.emulated:
         from tinyc.report.profile import profile_layers
 
@@ -84,7 +86,7 @@ def write_report(report: Report, out: Path, png_dir: Path | None = None,
 
 
 def report_for_model(model: Path, board_id: str, *, original: Path | None = None,
-                     data: np.ndarray | None = None, emulate: bool = True) -> Report:
+                     data: np.ndarray | None = None, emulate: bool = True, patch: bool = False) -> Report:
     """Compile ``model`` for the board into a temporary folder and report it (see :func:`model_report`)."""
     from tinyc.codegen import generate
     from tinyc.codegen.variants import for_core
@@ -96,7 +98,7 @@ def report_for_model(model: Path, board_id: str, *, original: Path | None = None
         from tinyc.report.llm import checkpoint_report
 
         return checkpoint_report(model, board, emulate=emulate)
-    plan = for_core(build_plan(model), board)  # the kernels the board gets (the report names them)
+    plan = for_core(build_plan(model, patch), board)  # the kernels the board gets (the report names them)
     name = model_name(plan)
     with tempfile.TemporaryDirectory(prefix="tinyc-report-") as tmp:
         lib = Path(tmp) / "lib"

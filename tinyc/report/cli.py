@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from tinyc.options import PATCH
+
 PATH = click.Path(dir_okay=False, path_type=Path)
 
 
@@ -18,8 +20,9 @@ PATH = click.Path(dir_okay=False, path_type=Path)
 @click.option("--original", type=PATH, help="The float model the int8 one was quantized from (SNR per layer).")
 @click.option("--data", "data_path", type=PATH, help="X.npy: float inputs for the SNR (one sample or N stacked).")
 @click.option("--no-emulate", is_flag=True, help="Do not run the board's emulator (MACs instead of instructions).")
+@PATCH
 def report(model: Path, board: str, out: Path, png_dir: Path | None, original: Path | None,
-           data_path: Path | None, no_emulate: bool) -> None:
+           data_path: Path | None, no_emulate: bool, patch: bool) -> None:
     """Per-layer instructions (emulated boards, exact) with estimated ms, MACs, weight and arena bytes; the
     arena timeline; flash and RAM against the board; with --original and --data the quantization SNR per
     layer. llama2.c checkpoints: the cost of one decoding step per transformer component.
@@ -42,6 +45,6 @@ def report(model: Path, board: str, out: Path, png_dir: Path | None, original: P
             data = np.load(data_path, allow_pickle=False)  # never unpickle
         except (ValueError, OSError) as exc:
             raise InputError(f"{data_path}: not a .npy array ({exc})") from None
-    rep = report_for_model(model, board, original=original, data=data, emulate=not no_emulate)
+    rep = report_for_model(model, board, original=original, data=data, emulate=not no_emulate, patch=patch)
     written = write_report(rep, out, png_dir)
     click.echo(f"tinyc report: wrote {', '.join(map(str, written))}", err=True)
