@@ -45,7 +45,8 @@ def main(inputs: int, markdown: Path) -> None:
         x = random_inputs(base.graph.tensor(base.graph.inputs[0]), inputs, seed=3)
         want = run_model(base, [x], "ref")[0][0]
         if banded.patch is None:
-            rows.append(f"| `{path.name}` | - | {base.arena_size:,} ({base.lower_bound:,}) | no bands pay | - | - | - | - |")
+            arena = f"{base.arena_size:,} ({base.lower_bound:,})"
+            rows.append(f"| `{path.name}` | - | {arena} | no bands pay | - | - | - | - |")
             click.echo(f"{path.name}: no bands pay", err=True)
             continue
         ref_equal = np.array_equal(run_model(banded, [x], "ref")[0][0], want)

@@ -47,9 +47,10 @@ def depthwise(b: Builder, name: str, src: str, out: tuple, stride: int, pads: tu
 
 
 def rgb_stem() -> Graph:
-    """128x16x3 (TFLite's SAME padding throughout, so the CLI test can write it as a .tflite) -> conv 3x3/2 (padding bottom/right only, relu6) -> depthwise 3x3 padded -> conv 1x1 16 ->
-    depthwise 3x3/2 (TFLite's SAME: bottom/right) -> max pool 2x2 -> depthwise 3x3 dilation 2 (padding 2) -> average pool
-    3x3 padded -> conv 1x1 8 (the chain's end: an add reads it) -> add of itself."""
+    """128x16x3 -> conv 3x3/2 (padding bottom/right only, relu6) -> depthwise 3x3 padded -> conv 1x1 16 ->
+    depthwise 3x3/2 (bottom/right) -> max pool 2x2 -> depthwise 3x3 dilation 2 (padding 2) -> average pool 3x3
+    padded -> conv 1x1 8 (the chain's end: an add reads it) -> add of itself. TFLite's SAME padding
+    throughout, so the CLI test can write it as a .tflite."""
     b = Builder("rgb_stem", 61)
     x = b.act("x", (1, 128, 16, 3), 0.05, -128)
     b.g.inputs = [x]
@@ -93,6 +94,26 @@ def tall() -> Graph:
               act="relu", zp=-128)
     d1 = depthwise(b, "d1", c0, (1, 20, 3, 12), 2, (1, 1, 0, 1), zp=4)
     b.g.outputs = [conv(b, "c2", d1, (1, 18, 1, 5), (5, 3, 3, 12), np.linspace(0.003, 0.005, 5), zp=-3)]
+    return b.g
+
+
+def wide_stem() -> Graph:
+    """64x32x3 -> conv 3x3 padded 8 -> depthwise 3x3/2 -> conv 1x1 16 -> average pool 2x2/2 -> fc 10: about 26
+    KiB of arena and I/O unbanded, more than nucleo-f103rb's 20 KiB of RAM; about 18 KiB in bands."""
+    b = Builder("wide_stem", 64)
+    x = b.act("x", (1, 64, 32, 3), 0.05, -128)
+    b.g.inputs = [x]
+    c0 = conv(b, "c0", x, (1, 64, 32, 8), (8, 3, 3, 3), np.linspace(0.003, 0.006, 8), pads=(1, 1, 1, 1),
+              act="relu", zp=-128)
+    d1 = depthwise(b, "d1", c0, (1, 32, 16, 8), 2, (0, 0, 1, 1), zp=-4)
+    c2 = conv(b, "c2", d1, (1, 32, 16, 16), (16, 1, 1, 8), np.linspace(0.002, 0.004, 16), zp=1)
+    p3 = avg_pool(b, "p3", c2, (1, 16, 8, 16), (2, 2), (2, 2))
+    f = b.act("f", (1, 2048), float(b.g.tensor(p3).quant.scale[0]), int(b.g.tensor(p3).quant.zero_point[0]))
+    b.node("reshape", "flatten", [p3], f)
+    y = b.act("y", (1, 10), 0.2, 3)
+    ins = [f, b.weights("fc_w", (10, 2048), 0, np.full(10, 0.0005)), b.bias("fc_b", 10)]
+    b.node("fully_connected", "fc", ins, y, activation="none")
+    b.g.outputs = [y]
     return b.g
 
 
@@ -210,6 +231,30 @@ def test_mlperf_vww_in_bands(models_dir) -> None:
     got, report = run_on_target(plan, x[:3], "nucleo-l4r5zi")
     assert_equal_bytes(got, want[:3], "VWW in bands on nucleo-l4r5zi")
     assert report["ram"]["arena"] == plan.arena_size
+
+
+def test_bands_to_fit_the_board(tmp_path) -> None:
+    """A plan too big for the board's RAM is compiled in bands (without --patch) when they make it fit, and
+    gives the reference's bytes there; the report says so."""
+    from tinyc.boards import load_board
+    from tinyc.pipeline import compile_library, memory_needs
+
+    plan = plan_memory(lower(wide_stem()))
+    board = load_board("nucleo-f103rb")
+    assert memory_needs(plan)[1] > board.ram_bytes
+    report = compile_library(plan, tmp_path / "lib", board.id, "wide")
+    assert report["totals"]["patch"] is not None
+    assert report["totals"]["arena_bytes"] + 6154 <= board.ram_bytes
+    x = random_batch(plan, 12, seed=9)
+    got, run = run_on_target(plan, x, board.id)
+    assert_equal_bytes(got, run_plan(plan, [x])[plan.graph.outputs[0]], "wide_stem in bands on nucleo-f103rb")
+    assert run["ram"]["arena"] == report["totals"]["arena_bytes"]
+    from tinyc.export import write_tflite
+
+    write_tflite(wide_stem(), tmp_path / "wide.tflite")
+    r = CliRunner().invoke(main, ["compile", str(tmp_path / "wide.tflite"), "--board", board.id, "-o",
+                                  str(tmp_path / "out")])
+    assert r.exit_code == 0 and "layers in 4 row bands" in r.output, r.output
 
 
 def test_cli_patch(tmp_path) -> None:

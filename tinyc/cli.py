@@ -164,10 +164,15 @@ def compile_(model: Path, board: str, out_dir: Path, name: str | None, quant: st
 
     plan = build_plan(model, patch)
     report = compile_library(plan, out_dir, board, name, layout, goal)
-    write_library_report(out_dir, board, plan, report)
     t = report["totals"]
+    banded = ""
+    if t["patch"] is not None:
+        if plan.patch is None:  # compile_library ran the first layers in bands to fit the board's RAM
+            plan = build_plan(model, patch=True)
+        banded = f" (the first {len(t['patch']['nodes'])} layers in {t['patch']['bands']} row bands)"
+    write_library_report(out_dir, board, plan, report)
     click.echo(f"{out_dir}: {t['macs']:,} MACs, {t['weight_bytes']:,} bytes of weights, "
-               f"{t['arena_bytes']:,} bytes of arena")
+               f"{t['arena_bytes']:,} bytes of arena{banded}")
 
 
 @main.command()

@@ -25,7 +25,8 @@ PATCH = click.option(
     help="Run the model's first layers (a chain of convolutions, depthwise convolutions and pools from the input) "
          "band by band of output rows, so their large activations are never whole in RAM: the stage and band "
          "count with the smallest arena, where that cuts the arena by 10% or more for at most 5% more MACs (the "
-         "halo rows computed twice); the same output bytes, more instructions and some more code.")
+         "halo rows computed twice); the same output bytes, more instructions and some more code. Without it, a "
+         "model too big for the board's RAM gets bands only if they make it fit.")
 
 GOALS = ("speed", "balanced", "size")  # the kernel-variant trade-offs of tinyc/codegen/variants.py
 

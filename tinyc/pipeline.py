@@ -121,7 +121,9 @@ def compile_library(plan: Plan, out_dir: Path, board_id: str = "host", name: str
                     layout: str = "library", goal: str | None = None) -> dict:
     """Generate the C library for a board (or "host"), refusing a model that does not fit the board; layout
     "arduino" writes it as an Arduino library. goal: the kernel variants' trade-off (tinyc/codegen/variants.py);
-    where the dense kernels `speed` or `balanced` pick would not fit the board's flash, the sparse ones stay."""
+    where the dense kernels `speed` or `balanced` pick would not fit the board's flash, the sparse ones stay.
+    A plan too big for the board's RAM runs its first layers in row bands where that pays (tinyc.memory.patch;
+    the report's totals.patch says so)."""
     from tinyc.codegen import generate
 
     board = None
@@ -132,6 +134,11 @@ def compile_library(plan: Plan, out_dir: Path, board_id: str = "host", name: str
         from tinyc.targets.fit import fit_problems
 
         board = load_board(board_id)
+        if plan.patch is None and fit_problems(board, 0, memory_needs(plan)[1]):
+            from tinyc.memory.patch import patched_plan
+
+            banded = patched_plan(plan.graph)
+            plan = banded if banded.patch is not None else plan
         chosen = for_core(plan, board, goal)
         if fit_problems(board, *memory_needs(chosen)):
             goal = "size"
@@ -197,6 +204,7 @@ def run_model(plan: Plan, inputs: list[np.ndarray], target: str,
         "instructions_per_inference": counts,
         "instructions_per_mac": counts[0] / max(report["totals"]["macs"], 1) if counts else None,
         "flash": {"code": result.flash_code, "weights": result.flash_weights, "total": result.flash},
-        "ram": {"arena": plan.arena_size, "arena_lower_bound": plan.lower_bound, "static": result.ram_static,
+        "ram": {"arena": report["totals"]["arena_bytes"], "arena_lower_bound": report["totals"]["arena_lower_bound"],
+                "static": result.ram_static,
                 "stack_peak": result.stack_peak, "io": io, "total": result.ram_peak + io},
     }
