@@ -6,7 +6,8 @@ axis of 1, and how to draw realistic inputs):
 
 - `build_mobilenet_v2(path)`: MobileNetV2 (Sandler et al. 2018, the torchvision layout: inverted residuals
   with ReLU6, width multiplier 0.35, channels rounded to multiples of 8) on 80x80 RGB with 2 classes (the
-  Visual Wake Words head; at 96x96 the float model needs 649 KiB of RAM, more than the STM32L4R5's 640),
+  Visual Wake Words head; at 96x96 the float model needs 649 KiB of RAM unbanded, more than the STM32L4R5's
+  640: tests/test_patch.py runs it there in row bands),
   random weights with random batch-norm statistics, `torch.onnx.export` (the TorchScript exporter, opset 17).
 - `build_lstm_kws(path)`: keyword spotting on 49 frames of 10 MFCCs (the MLPerf Tiny KWS features): a
   2-layer LSTM of 64 units, the last step's hidden state into a 12-way linear layer, `torch.onnx.export`.

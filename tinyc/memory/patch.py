@@ -23,6 +23,7 @@ from tinyc.lower import Plan, lower
 from tinyc.memory import plan_memory
 
 WINDOW_OPS = ("conv2d", "depthwise_conv2d", "avg_pool2d", "max_pool2d")
+PRELUDE_OPS = ("transpose", "quantize", "reshape")  # one data input: the chain may start at their output
 BANDS = (2, 3, 4, 6, 8, 12)
 MIN_CUT = 0.10  # the arena must shrink by at least this share
 MAX_EXTRA_MACS = 0.05  # the recomputed halo rows may add at most this share of the model's MACs
@@ -54,18 +55,19 @@ class Patch:
 
 def vertical_window(node: Node, graph: Graph) -> tuple[int, int, int, int, int]:
     """(kernel rows, row stride, row dilation, top padding, bottom padding) of a window op."""
+    a = node.attrs
     if node.op in ("conv2d", "depthwise_conv2d"):
-        kh = graph.tensor(node.inputs[1]).shape[1]
-        dil = node.attrs["dilation"][0]
+        kh, dil = graph.tensor(node.inputs[1]).shape[1], a.get("dilation", (1, 1))[0]
     else:
-        kh, dil = node.attrs["kernel"][0], 1
-    top, _, bottom, _ = node.attrs["pads"]
-    return kh, node.attrs["stride"][0], dil, top, bottom
+        kh, dil = a["kernel"][0], 1
+    top, _, bottom, _ = a.get("pads", (0, 0, 0, 0))
+    return kh, a.get("stride", (1, 1))[0], dil, top, bottom
 
 
 def stage_chain(graph: Graph) -> list[Node]:
-    """The longest chain of window ops from the graph's first input, batch 1 and NHWC, each the only reader of
-    the one before (the first the only reader of the input), none writing a graph output."""
+    """The longest chain of window ops from the graph's first input (or the output of the layout or dtype
+    changes right after it: an NCHW model's TRANSPOSE, a float-input model's QUANTIZE), batch 1 and NHWC, each
+    the only reader of the one before (the first the only reader of its input), none writing a graph output."""
     if not graph.inputs:
         return []
     readers: dict[str, list[Node]] = {}
@@ -74,6 +76,8 @@ def stage_chain(graph: Graph) -> list[Node]:
             readers.setdefault(name, []).append(node)
     chain: list[Node] = []
     src = graph.inputs[0]
+    while len(readers.get(src, [])) == 1 and readers[src][0].op in PRELUDE_OPS and src not in graph.outputs:
+        src = readers[src][0].outputs[0]
     while True:
         nodes = readers.get(src, [])
         if len(nodes) != 1 or src in graph.outputs:
@@ -123,7 +127,7 @@ def patched_graph(graph: Graph, stage: list[Node], bands: int) -> Graph:
             lo, hi, _, _ = input_rows(node, graph, *spans[-1])
             spans.append((lo, hi))
         spans.reverse()  # spans[0]: the input rows; spans[i + 1]: layer i's output rows
-        src = graph.inputs[0]
+        src = stage[0].inputs[0]
         height = graph.tensor(src).shape[1]
         if spans[0] != (0, height):
             shape = graph.tensor(src).shape
@@ -133,7 +137,7 @@ def patched_graph(graph: Graph, stage: list[Node], bands: int) -> Graph:
             src = sliced
         for i, node in enumerate(stage):
             _, _, pad_top, pad_bottom = input_rows(node, graph, *spans[i + 1])
-            _, left, _, right = node.attrs["pads"]
+            _, left, _, right = node.attrs.get("pads", (0, 0, 0, 0))
             out = tensor(node.outputs[0], spans[i + 1][1] - spans[i + 1][0], band)
             new.append(Node(node.op, f"{node.name} (band {band + 1}/{bands})", [src, *node.inputs[1:]], [out],
                             {**node.attrs, "pads": (pad_top, left, pad_bottom, right)}))
