@@ -12,11 +12,11 @@ def lower(graph: Graph) -> Plan:
 
     graph.verify()
     plan = Plan(graph, [REGISTRY[node.op].lower(node, graph) for node in graph.nodes])
-    _check_steps(plan)
+    check_steps(plan)
     return plan
 
 
-def _check_steps(plan: Plan) -> None:
+def check_steps(plan: Plan) -> None:
     """The runtime's contract: a step reads only graph inputs and earlier steps' outputs (constants are the
     step's own), and no two steps write one tensor."""
     available = set(plan.graph.inputs)
@@ -30,4 +30,4 @@ def _check_steps(plan: Plan) -> None:
         available.update(step.outputs)
 
 
-__all__ = ["Buffer", "Plan", "Step", "lower"]
+__all__ = ["Buffer", "Plan", "Step", "check_steps", "lower"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from tinyc.ir import Graph, Node
-from tinyc.lower import Plan, lower
+from tinyc.lower import Plan, Step, check_steps, lower
 from tinyc.memory import plan_memory
 
 WINDOW_OPS = ("conv2d", "depthwise_conv2d", "avg_pool2d", "max_pool2d")
@@ -167,9 +167,23 @@ def halo_macs(graph: Graph, stage: list[Node], bands: int) -> int:
     return extra
 
 
+def lower_reusing(graph: Graph, lowered: dict[int, Step]) -> Plan:
+    """lower(graph), taking a copy of the step in `lowered` (by node identity) for each node it holds: a
+    patched graph shares every node outside the stage with the one it came from."""
+    from tinyc.ops import REGISTRY
+
+    graph.verify()
+    steps = [replace(lowered[id(n)]) if id(n) in lowered else REGISTRY[n.op].lower(n, graph) for n in graph.nodes]
+    plan = Plan(graph, steps)
+    check_steps(plan)
+    return plan
+
+
 def patched_plan(graph: Graph, mode: str = "auto") -> Plan:
     """The memory plan of `graph`, its first layers run in row bands where that pays (see the module)."""
-    base = plan_memory(lower(graph))
+    unplanned = lower(graph)
+    lowered = {id(n): replace(s) for n, s in zip(graph.nodes, unplanned.steps, strict=True)}
+    base = plan_memory(unplanned)
     chain = stage_chain(graph) if mode == "auto" else []
     budget = MAX_EXTRA_MACS * sum(s.macs for s in base.steps)
     target = (1 - MIN_CUT) * base.arena_size
@@ -184,7 +198,7 @@ def patched_plan(graph: Graph, mode: str = "auto") -> Plan:
             continue  # the stage's output, live through all its bands, is already too big
         for bands in counts:
             # (in the graph's order, band after band: a search over the bands' interleavings finds no better)
-            plan = plan_memory(lower(patched_graph(graph, stage, bands)), reorder=False)
+            plan = plan_memory(lower_reusing(patched_graph(graph, stage, bands), lowered), reorder=False)
             if plan.arena_size > (1 + MAX_ABOVE_BOUND) * plan.lower_bound:
                 continue  # the plan would stray from what it states it could reach
             key = (plan.arena_size, halo_macs(graph, stage, bands))
