@@ -6,7 +6,8 @@ each optimization goal, every output compared byte for byte with the reference r
     .venv/bin/python benchmarks/shape_fuzz.py --graphs 40 --inputs 24 --jobs 2   # writes benchmarks/shape_fuzz.md
 
 Where the hand-written kernel tests (tests/test_depthwise_dsp.py, tests/test_fc_add_paths.py, ...) aim at each
-variant's known edges, this draws the shapes nobody thought of. A graph the lowering refuses counts as refused
+variant's known edges, this draws the shapes nobody thought of, and runs each graph's first layers in row
+bands (`--patch`) too. A graph the lowering refuses counts as refused
 (a clean error); any other difference fails the run.
 """
 
@@ -25,8 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.test_codegen_kernels import Builder, q, random_batch  # noqa: E402
 from tinyc.errors import TinycError  # noqa: E402
 from tinyc.ir import Graph  # noqa: E402
-from tinyc.lower import lower  # noqa: E402
+from tinyc.lower import Plan, lower  # noqa: E402
 from tinyc.memory import plan_memory  # noqa: E402
+from tinyc.memory.patch import patched_graph, stage_chain  # noqa: E402
 from tinyc.pipeline import run_model  # noqa: E402
 from tinyc.runtime import run_plan  # noqa: E402
 
@@ -195,24 +197,52 @@ def random_graph(seed: int) -> Graph:
     return chain.b.g
 
 
+def banded_variants(g: Graph) -> list[tuple[int, int]]:
+    """(stage length, bands) for every stage of the graph's chain (tinyc.memory.patch) and 2, 3 and as many
+    bands as the stage's last output has rows."""
+    chain = stage_chain(g)
+    out = []
+    for end in range(2, len(chain) + 1):
+        rows = g.tensor(chain[end - 1].outputs[0]).shape[1]
+        out += [(end, b) for b in sorted({2, 3, rows}) if b <= rows]
+    return out
+
+
 def check_graph(seed: int, inputs: int, boards: tuple[str, ...], goals: tuple[str, ...]) -> dict:
-    """{seed, ops, refused, runs, differ: [(target, goal, first bad input)]}."""
+    """{seed, ops, refused, runs, banded, differ: [(target, goal, first bad input)]}: the graph on each target
+    and goal; each banded variant on the reference runtime, the whole chain in 3 bands (or fewer) also on the
+    host and each board (balanced)."""
     g = random_graph(seed)
     ops = sorted({n.op for n in g.nodes})
     try:
         plan = plan_memory(lower(g))
     except TinycError as e:
-        return {"seed": seed, "ops": ops, "refused": str(e), "runs": 0, "differ": []}
+        return {"seed": seed, "ops": ops, "refused": str(e), "runs": 0, "banded": 0, "differ": []}
     x = random_batch(plan, inputs, seed)
     ref = run_model(plan, [x], "ref")[0][0]
     runs, differ = 0, []
-    for target, goal in [("host", None)] + [(b, goal) for b in boards for goal in goals]:
-        got = run_model(plan, [x], target, goal)[0][0]
+
+    def compare(p: Plan, target: str, goal: str | None, what: str) -> None:
+        nonlocal runs
+        got = run_model(p, [x], target, goal)[0][0]
         runs += 1
         bad = np.flatnonzero(np.any(got.reshape(len(got), -1) != ref.reshape(len(ref), -1), axis=1))
         if bad.size:
-            differ.append((target, goal, int(bad[0])))
-    return {"seed": seed, "ops": ops, "refused": None, "runs": runs, "differ": differ}
+            differ.append((f"{target}{what}", goal, int(bad[0])))
+
+    for target, goal in [("host", None)] + [(b, goal) for b in boards for goal in goals]:
+        compare(plan, target, goal, "")
+    variants = banded_variants(g)
+    for end, bands in variants:
+        compare(plan_memory(lower(patched_graph(g, stage_chain(g)[:end], bands))), "ref", None,
+                f" ({end} layers in {bands} bands)")
+    if variants:
+        end = max(e for e, _ in variants)
+        bands = max(b for e, b in variants if e == end and b <= 3)
+        banded = plan_memory(lower(patched_graph(g, stage_chain(g)[:end], bands)))
+        for target in ("host", *boards):
+            compare(banded, target, "balanced" if target != "host" else None, f" ({end} layers in {bands} bands)")
+    return {"seed": seed, "ops": ops, "refused": None, "runs": runs, "banded": len(variants), "differ": differ}
 
 
 @click.command()
@@ -244,7 +274,10 @@ def main(graphs: int, first_seed: int, inputs: int, jobs: int, boards: tuple[str
              f"{len(accepted)} of {graphs} random graphs accepted, each run on the host and on "
              f"{', '.join(boards)} for the goals {', '.join(goals)} ({sum(r['runs'] for r in accepted):,} runs of "
              f"{inputs} inputs, {minutes:.1f} min on {jobs} workers); **{len(bad)} differ** from the reference "
-             "runtime.", "",
+             f"runtime. Row bands (tinyc/memory/patch.py): {sum(r['banded'] for r in accepted):,} banded variants "
+             f"of the {sum(1 for r in accepted if r['banded'])} graphs whose first layers form a chain, each on the "
+             "reference runtime, and per graph its whole chain in 3 bands (or fewer) on the host and each board "
+             "(balanced), compared with the unbanded reference.", "",
              "| seed | ops | result |", "|---:|---|---|"]
     for r in results:
         res = (f"refused: {r['refused']}" if r["refused"] else

@@ -28,7 +28,6 @@ BANDS = (2, 3, 4, 6, 8, 12)
 MIN_CUT = 0.10  # the arena must shrink by at least this share
 MAX_EXTRA_MACS = 0.05  # the recomputed halo rows may add at most this share of the model's MACs
 MAX_ABOVE_BOUND = 0.05  # a patched plan's arena at most this far above its lower bound
-MODES = ("auto", "off")
 
 
 @dataclass(frozen=True)
