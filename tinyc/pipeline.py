@@ -122,8 +122,8 @@ def compile_library(plan: Plan, out_dir: Path, board_id: str = "host", name: str
     """Generate the C library for a board (or "host"), refusing a model that does not fit the board; layout
     "arduino" writes it as an Arduino library. goal: the kernel variants' trade-off (tinyc/codegen/variants.py);
     where the dense kernels `speed` or `balanced` pick would not fit the board's flash, the sparse ones stay.
-    A plan too big for the board's RAM runs its first layers in row bands where that pays (tinyc.memory.patch;
-    the report's totals.patch says so)."""
+    A plan too big for the board's RAM runs its first layers in row bands where that makes it fit
+    (tinyc.memory.patch; the report's totals.patch says so)."""
     from tinyc.codegen import generate
 
     board = None
@@ -138,7 +138,8 @@ def compile_library(plan: Plan, out_dir: Path, board_id: str = "host", name: str
             from tinyc.memory.patch import patched_plan
 
             banded = patched_plan(plan.graph)
-            plan = banded if banded.patch is not None else plan
+            if banded.patch is not None and not fit_problems(board, 0, memory_needs(banded)[1]):
+                plan = banded  # (else the refusal below names the RAM the model needs as it stands)
         chosen = for_core(plan, board, goal)
         if fit_problems(board, *memory_needs(chosen)):
             goal = "size"
