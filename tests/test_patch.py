@@ -279,6 +279,14 @@ def test_cli_patch(tmp_path) -> None:
     assert r.exit_code == 0, r.output
     totals = json.loads((lib / "report.json").read_text())["totals"]
     assert totals["patch"]["bands"] in BANDS and totals["arena_bytes"] < totals["patch"]["unpatched_arena_bytes"]
+    doc = tmp_path / "bench.json"
+    r = runner.invoke(main, ["bench", "-m", str(model), "-b", "nucleo-l4r5zi", "--inputs", "2", "--patch",
+                             "--json", str(doc)])
+    assert r.exit_code == 0, r.output
+    matrix = json.loads(doc.read_text())
+    row = matrix["rows"][0]
+    assert "--patch" in matrix["command"] and row["bit_exact"] is True
+    assert row["ram"]["arena"] == totals["arena_bytes"]
 
 
 def test_float_mobilenet_v2_96_fits_the_l4r5_in_bands(tmp_path) -> None:

@@ -9,7 +9,7 @@ import click
 
 from tinyc.bench.defaults import DEFAULT_INPUTS, DEFAULT_SEED
 from tinyc.errors import InputError
-from tinyc.options import Finite
+from tinyc.options import PATCH, Finite
 
 
 def split_list(values: tuple[str, ...]) -> list[str]:
@@ -74,9 +74,10 @@ class _ListCommand(click.Command):
 @click.option("-j", "--jobs", type=click.IntRange(1), help="Pairs run in parallel [default: CPU count].")
 @click.option("--timeout", default=120.0, show_default=True, type=Finite(0, min_open=True),
               help="Seconds per emulator run.")
+@PATCH
 def bench(model_args: tuple[str, ...], board_args: tuple[str, ...], count: int, seed: int,
           json_path: Path | None, markdown_path: Path | None, baseline_path: Path | None, tolerance: float,
-          update_baseline: bool, jobs: int | None, timeout: float) -> None:
+          update_baseline: bool, jobs: int | None, timeout: float, patch: bool) -> None:
     """Compile each model for each board, run it on the emulated core on seeded random inputs plus the
     all-zero input, check every output byte against the reference runtime, and report instructions per
     inference (exact, all-zero input), instructions per MAC, flash and RAM. Xtensa boards are generate
@@ -101,7 +102,7 @@ def bench(model_args: tuple[str, ...], board_args: tuple[str, ...], count: int, 
     shown = [v for opt, path in (("--json", json_path), ("--markdown", markdown_path)) if path
              for v in (opt, str(path))]
     matrix = run_matrix(models, resolve_boards(board_args), count=count, seed=seed, jobs=jobs,
-                        timeout=timeout, command_extra=shown)
+                        timeout=timeout, command_extra=shown + (["--patch"] if patch else []), patch=patch)
     text = render_markdown(matrix)
     click.echo(text)
     if json_path is not None:

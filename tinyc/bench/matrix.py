@@ -58,15 +58,17 @@ def run_matrix(
     progress: bool | None = None,
     timeout: float = 120.0,
     command_extra: Sequence[str] = (),
+    patch: bool = False,
 ) -> dict[str, Any]:
     """Bench every model on every board: ``count`` seeded random inputs plus the all-zero one per pair.
 
     Returns the matrix document: ``rows`` (one per pair, models outer, boards inner, see
     :mod:`tinyc.bench.pair`), the inputs, seed, command and tool versions. ``progress`` None shows the
-    bar only on a terminal; ``command_extra``: output options to add to the recorded command.
+    bar only on a terminal; ``command_extra``: output options to add to the recorded command; ``patch``: each
+    model's first layers in row bands where that pays (tinyc.memory.patch).
     """
     board_list = [load_board(b) if isinstance(b, str) else b for b in boards]
-    loaded = [load_bench_model(m, count, seed) for m in models]
+    loaded = [load_bench_model(m, count, seed, patch) for m in models]
     pairs = [(m, b) for m in loaded for b in board_list]
     workers = max(1, min(jobs or os.cpu_count() or 1, len(pairs)))
     bar = tqdm(total=len(pairs), desc="tinyc bench", unit="pair", disable=None if progress is None

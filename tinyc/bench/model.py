@@ -52,12 +52,12 @@ def random_inputs(tensor: Tensor, count: int, seed: int) -> np.ndarray:
     return np.concatenate([np.zeros((1, *tensor.shape), dtype=dtype), rand])
 
 
-def load_bench_model(path: str | Path, count: int, seed: int) -> BenchModel:
+def load_bench_model(path: str | Path, count: int, seed: int, patch: bool = False) -> BenchModel:
     from tinyc.pipeline import build_plan, run_reference
 
     path = Path(path)
     start = time.perf_counter()
-    plan = build_plan(path)
+    plan = build_plan(path, patch)
     plan_seconds = time.perf_counter() - start
     graph = plan.graph
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
