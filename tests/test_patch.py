@@ -287,6 +287,11 @@ def test_cli_patch(tmp_path) -> None:
     row = matrix["rows"][0]
     assert "--patch" in matrix["command"] and row["bit_exact"] is True
     assert row["ram"]["arena"] == totals["arena_bytes"]
+    from tinyc.platformio.firmware import create_firmware
+
+    project = create_firmware(model, "nucleo-l4r5zi", tmp_path / "fw", patch=True)
+    lib_report = json.loads((tmp_path / "fw" / "lib" / "model" / "report.json").read_text())
+    assert lib_report["totals"]["patch"] == totals["patch"] and project.board.id == "nucleo-l4r5zi"
 
 
 def test_float_mobilenet_v2_96_fits_the_l4r5_in_bands(tmp_path) -> None:

@@ -206,6 +206,6 @@ def run_model(plan: Plan, inputs: list[np.ndarray], target: str,
         "instructions_per_mac": counts[0] / max(report["totals"]["macs"], 1) if counts else None,
         "flash": {"code": result.flash_code, "weights": result.flash_weights, "total": result.flash},
         "ram": {"arena": report["totals"]["arena_bytes"], "arena_lower_bound": report["totals"]["arena_lower_bound"],
-                "static": result.ram_static,
+                "patch": report["totals"]["patch"], "static": result.ram_static,
                 "stack_peak": result.stack_peak, "io": io, "total": result.ram_peak + io},
     }
