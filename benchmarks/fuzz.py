@@ -499,6 +499,7 @@ def exercise(path: Path, seed: Seed, rng: random.Random, codegen: bool = False) 
     from tinyc.inspect import render_table, summarize
     from tinyc.lower import lower
     from tinyc.memory import plan_memory
+    from tinyc.memory.patch import patched_plan
     from tinyc.runtime import run_plan
 
     graph = load_model(path)
@@ -506,6 +507,7 @@ def exercise(path: Path, seed: Seed, rng: random.Random, codegen: bool = False) 
     render_table(summary)
     json.dumps(summary)
     plan = plan_memory(lower(graph))
+    patched_plan(graph)
     values = sum(graph.tensor(n).size for s in plan.steps for n in s.outputs)
     if values <= RUN_ELEMENTS and sum(s.macs for s in plan.steps) <= RUN_MACS:
         inputs = [_random_input(graph.tensor(n), rng) for n in graph.inputs]
@@ -695,7 +697,8 @@ def report(results: list[Result], seconds: float, workers: int, base_seed: int, 
         f"{len(results):,} mutants of {len({r.seed for r in results})} files of ../shared/models "
         f"(.tflite, .onnx, the llama2.c checkpoint and tokenizer), {seconds / 60:.1f} min on {workers} workers "
         f"({len(results) / max(seconds, 1e-9):.1f} mutants/s). Each mutant goes through what the CLI does: "
-        "tflite/onnx: load + verify, `inspect`'s summary, lowering, memory planning, a reference run on one random "
+        "tflite/onnx: load + verify, `inspect`'s summary, lowering, memory planning (and in row bands, `--patch`), "
+        "a reference run on one random "
         f"input (skipped when the accepted graph has over {RUN_ELEMENTS:,} activation values or "
         f"{RUN_MACS:,} MACs), and code generation for every 20th; llama2.c files: `tinyc generate` for 3 "
         "steps. Mutation kinds are described in the script's docstring.",
