@@ -153,16 +153,16 @@ def halo_macs(graph: Graph, stage: list[Node], bands: int) -> int:
     per row."""
     from tinyc.ops import REGISTRY
 
-    rows = {n.name: 0 for n in stage}
+    rows = [0] * len(stage)  # output rows each layer computes over all bands
     for first, end in split_rows(graph.tensor(stage[-1].outputs[0]).shape[1], bands):
         span = (first, end)
-        for node in reversed(stage):
-            rows[node.name] += span[1] - span[0]
-            span = input_rows(node, graph, *span)[:2]
+        for i in reversed(range(len(stage))):
+            rows[i] += span[1] - span[0]
+            span = input_rows(stage[i], graph, *span)[:2]
     extra = 0
-    for node in stage:
+    for node, computed in zip(stage, rows, strict=True):
         height = graph.tensor(node.outputs[0]).shape[1]
-        extra += (rows[node.name] - height) * REGISTRY[node.op].macs(node, graph) // height
+        extra += (computed - height) * REGISTRY[node.op].macs(node, graph) // height
     return extra
 
 
