@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from tinyc.errors import TinycError, one_line
-from tinyc.options import OPTIMIZE, PATCH
+from tinyc.options import NO_LM_PATCH, OPTIMIZE, PATCH
 
 
 class _Group(click.Group):
@@ -154,22 +154,18 @@ def compile_(model: Path, board: str, out_dir: Path, name: str | None, quant: st
         if layout != "library":
             raise InputError(f"--format {layout}: language-model checkpoints compile to the library layout only")
         if patch:
-            raise InputError("--patch: language-model checkpoints have no convolution layers to run in bands")
+            raise InputError(NO_LM_PATCH)
         r = compile_checkpoint(model, out_dir, board, quant, context, tokenizer_path, name or "model")
         write_library_report(out_dir, board, checkpoint=model, quant=quant, context=context)
         click.echo(f"{out_dir}: {r['quant']}, context {r['context']}, {r['weights_bytes']:,} bytes of weights, "
                    f"{r['arena_bytes']:,} bytes of arena (KV cache {r['kv_cache_bytes']:,})")
         return
-    from tinyc.pipeline import build_plan, compile_library
+    from tinyc.pipeline import build_plan, compile_library, fit_in_ram
 
-    plan = build_plan(model, patch)
+    plan = fit_in_ram(build_plan(model, patch), board)  # (the plan compile_library takes: the report shows it)
     report = compile_library(plan, out_dir, board, name, layout, goal)
     t = report["totals"]
-    banded = ""
-    if t["patch"] is not None:
-        if plan.patch is None:  # compile_library ran the first layers in bands to fit the board's RAM
-            plan = build_plan(model, patch=True)
-        banded = f" (the first {len(t['patch']['nodes'])} layers in {t['patch']['bands']} row bands)"
+    banded = f" (the first {len(plan.patch.nodes)} layers in {plan.patch.bands} row bands)" if plan.patch else ""
     write_library_report(out_dir, board, plan, report)
     click.echo(f"{out_dir}: {t['macs']:,} MACs, {t['weight_bytes']:,} bytes of weights, "
                f"{t['arena_bytes']:,} bytes of arena{banded}")

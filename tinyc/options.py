@@ -28,6 +28,8 @@ PATCH = click.option(
          "halo rows computed twice); the same output bytes, more instructions and some more code. Without it, a "
          "model too big for the board's RAM gets bands only if they make it fit.")
 
+NO_LM_PATCH = "--patch: language-model checkpoints have no convolution layers to run in bands"
+
 GOALS = ("speed", "balanced", "size")  # the kernel-variant trade-offs of tinyc/codegen/variants.py
 
 OPTIMIZE = click.option(

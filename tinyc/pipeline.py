@@ -134,12 +134,7 @@ def compile_library(plan: Plan, out_dir: Path, board_id: str = "host", name: str
         from tinyc.targets.fit import fit_problems
 
         board = load_board(board_id)
-        if plan.patch is None and fit_problems(board, 0, memory_needs(plan)[1]):
-            from tinyc.memory.patch import patched_plan
-
-            banded = patched_plan(plan.graph)
-            if banded.patch is not None and not fit_problems(board, 0, memory_needs(banded)[1]):
-                plan = banded  # (else the refusal below names the RAM the model needs as it stands)
+        plan = fit_in_ram(plan, board_id)
         chosen = for_core(plan, board, goal)
         if fit_problems(board, *memory_needs(chosen)):
             goal = "size"
@@ -147,6 +142,24 @@ def compile_library(plan: Plan, out_dir: Path, board_id: str = "host", name: str
             plan = chosen
         check_fit(board, *memory_needs(plan))
     return generate(plan, Path(out_dir), name or model_name(plan), board, layout, goal)
+
+
+def fit_in_ram(plan: Plan, board_id: str) -> Plan:
+    """`plan`, or where its arena and I/O buffers do not fit the board's RAM and row bands make them fit, the
+    plan with its first layers in bands (tinyc.memory.patch); else the refusal names the RAM it needs as it
+    stands. The host has no RAM to fit."""
+    if board_id == "host" or plan.patch is not None:
+        return plan
+    from tinyc.boards import load_board
+    from tinyc.targets.fit import fit_problems
+
+    board = load_board(board_id)
+    if not fit_problems(board, 0, memory_needs(plan)[1]):
+        return plan
+    from tinyc.memory.patch import patched_plan
+
+    banded = patched_plan(plan.graph)
+    return banded if banded.patch is not None and not fit_problems(board, 0, memory_needs(banded)[1]) else plan
 
 
 def memory_needs(plan: Plan) -> tuple[int, int]:

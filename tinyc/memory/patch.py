@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from tinyc.ir import Graph, Node
 from tinyc.lower import Plan, Step, check_steps, lower
 from tinyc.memory import plan_memory
+from tinyc.ops._common import window_geometry
 
 WINDOW_OPS = ("conv2d", "depthwise_conv2d", "avg_pool2d", "max_pool2d")
 PRELUDE_OPS = ("transpose", "quantize", "reshape")  # one data input: the chain may start at their output
@@ -50,17 +51,6 @@ class Patch:
         stage = self.nodes[0] if len(self.nodes) == 1 else f"{self.nodes[0]} .. {self.nodes[-1]}"
         return (f"{len(self.nodes)} layers ({stage}) in {self.bands} row bands, +{self.extra_macs:,} MACs; "
                 f"without it the arena is {self.unpatched_arena:,} B (lower bound {self.unpatched_lower_bound:,} B)")
-
-
-def vertical_window(node: Node, graph: Graph) -> tuple[int, int, int, int, int]:
-    """(kernel rows, row stride, row dilation, top padding, bottom padding) of a window op."""
-    a = node.attrs
-    if node.op in ("conv2d", "depthwise_conv2d"):
-        kh, dil = graph.tensor(node.inputs[1]).shape[1], a.get("dilation", (1, 1))[0]
-    else:
-        kh, dil = a["kernel"][0], 1
-    top, _, bottom, _ = a.get("pads", (0, 0, 0, 0))
-    return kh, a.get("stride", (1, 1))[0], dil, top, bottom
 
 
 def stage_chain(graph: Graph) -> list[Node]:
@@ -93,15 +83,25 @@ def stage_chain(graph: Graph) -> list[Node]:
 
 def input_rows(node: Node, graph: Graph, first: int, end: int) -> tuple[int, int, int, int]:
     """The input rows [lo, hi) output rows [first, end) of `node` read, and the padding rows above and below."""
-    kh, stride, dil, top, _ = vertical_window(node, graph)
-    height = graph.tensor(node.inputs[0]).shape[1]
-    lo, hi = first * stride - top, (end - 1) * stride - top + dil * (kh - 1) + 1
-    return max(lo, 0), min(hi, height), max(lo, 0) - lo, hi - min(hi, height)
+    kh = graph.tensor(node.inputs[1]).shape[1] if node.op in ("conv2d", "depthwise_conv2d") else node.attrs["kernel"][0]
+    g = window_geometry(node, graph, kh, 1)
+    lo = first * g["stride_h"] - g["pad_top"]
+    hi = (end - 1) * g["stride_h"] - g["pad_top"] + g["dil_h"] * (kh - 1) + 1
+    return max(lo, 0), min(hi, g["in_h"]), max(lo, 0) - lo, hi - min(hi, g["in_h"])
 
 
-def split_rows(rows: int, bands: int) -> list[tuple[int, int]]:
+def band_spans(graph: Graph, stage: list[Node], bands: int) -> list[list[tuple[int, int]]]:
+    """Per band (an even split of the stage's last output rows), the row range [lo, hi) of the stage's input
+    and then of each layer's output that the band needs."""
+    rows = graph.tensor(stage[-1].outputs[0]).shape[1]
     cuts = [rows * k // bands for k in range(bands + 1)]
-    return list(zip(cuts, cuts[1:], strict=False))
+    out = []
+    for first, end in zip(cuts, cuts[1:], strict=False):
+        spans = [(first, end)]  # last layer first
+        for node in reversed(stage):
+            spans.append(input_rows(node, graph, *spans[-1])[:2])
+        out.append(spans[::-1])
+    return out
 
 
 def patched_graph(graph: Graph, stage: list[Node], bands: int) -> Graph:
@@ -120,16 +120,10 @@ def patched_graph(graph: Graph, stage: list[Node], bands: int) -> Graph:
         g.add_tensor(replace(t, name=name, shape=(t.shape[0], rows, *t.shape[2:])))
         return name
 
-    for band, (first, end) in enumerate(split_rows(graph.tensor(last.outputs[0]).shape[1], bands)):
-        spans = [(first, end)]  # output rows of each layer, last first
-        for node in reversed(stage):
-            lo, hi, _, _ = input_rows(node, graph, *spans[-1])
-            spans.append((lo, hi))
-        spans.reverse()  # spans[0]: the input rows; spans[i + 1]: layer i's output rows
+    for band, spans in enumerate(band_spans(graph, stage, bands)):  # spans[i + 1]: layer i's output rows
         src = stage[0].inputs[0]
-        height = graph.tensor(src).shape[1]
-        if spans[0] != (0, height):
-            shape = graph.tensor(src).shape
+        shape = graph.tensor(src).shape
+        if spans[0] != (0, shape[1]):
             sliced = tensor(src, spans[0][1] - spans[0][0], band)
             new.append(Node("slice", f"{stage[0].name} (rows of band {band + 1}/{bands})", [src], [sliced],
                             {"begin": (0, spans[0][0], 0, 0), "size": (1, spans[0][1] - spans[0][0], *shape[2:])}))
@@ -153,14 +147,10 @@ def halo_macs(graph: Graph, stage: list[Node], bands: int) -> int:
     per row."""
     from tinyc.ops import REGISTRY
 
-    rows = [0] * len(stage)  # output rows each layer computes over all bands
-    for first, end in split_rows(graph.tensor(stage[-1].outputs[0]).shape[1], bands):
-        span = (first, end)
-        for i in reversed(range(len(stage))):
-            rows[i] += span[1] - span[0]
-            span = input_rows(stage[i], graph, *span)[:2]
+    spans = band_spans(graph, stage, bands)
     extra = 0
-    for node, computed in zip(stage, rows, strict=True):
+    for i, node in enumerate(stage):
+        computed = sum(s[i + 1][1] - s[i + 1][0] for s in spans)
         height = graph.tensor(node.outputs[0]).shape[1]
         extra += (computed - height) * REGISTRY[node.op].macs(node, graph) // height
     return extra
@@ -190,7 +180,8 @@ def patched_plan(graph: Graph, mode: str = "auto") -> Plan:
     for end in range(2, len(chain) + 1):
         stage = chain[:end]
         out = graph.tensor(stage[-1].outputs[0])
-        counts = [b for b in BANDS if b <= out.shape[1] and halo_macs(graph, stage, b) <= budget]
+        halos = {b: halo_macs(graph, stage, b) for b in BANDS if b <= out.shape[1]}
+        counts = [b for b, extra in halos.items() if extra <= budget]
         if not counts:
             break  # a longer stage only adds halo rows
         if out.nbytes > target:
@@ -200,7 +191,7 @@ def patched_plan(graph: Graph, mode: str = "auto") -> Plan:
             plan = plan_memory(lower_reusing(patched_graph(graph, stage, bands), lowered), reorder=False)
             if plan.arena_size > (1 + MAX_ABOVE_BOUND) * plan.lower_bound:
                 continue  # the plan would stray from what it states it could reach
-            key = (plan.arena_size, halo_macs(graph, stage, bands))
+            key = (plan.arena_size, halos[bands])
             if best is None or key < best[0]:
                 best = (key, plan, stage, bands)
     if best is None or best[0][0] > target:

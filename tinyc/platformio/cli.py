@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from tinyc.errors import InputError
-from tinyc.options import PATCH
+from tinyc.options import NO_LM_PATCH, PATCH
 
 
 @click.command()
@@ -67,7 +67,7 @@ def firmware(model: Path | None, board: str | None, out_dir: Path | None, inputs
         if tokenizer_path is None:
             raise InputError(f"{model} is a language-model checkpoint: give its --tokenizer")
         if patch:
-            raise InputError("--patch: language-model checkpoints have no convolution layers to run in bands")
+            raise InputError(NO_LM_PATCH)
         project = create_llm_firmware(model, board, out_dir, tokenizer_path, prompt=prompt, steps=steps)
         click.echo(f"{out_dir}: PlatformIO project for the language model {model.name} on {project.board.id} "
                    f"(default environment {project.default_env}, {steps} steps)")

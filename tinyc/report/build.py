@@ -36,7 +36,7 @@ def model_report(plan: Any, library_report: dict[str, Any], lib_dir: Path | None
     if bound:
         report.notes.append(f"arena {totals['arena_bytes']:,} B; lower bound {bound:,} B, the most bytes live at one "
                             f"step in this order (+{(totals['arena_bytes'] - bound) / bound:.1%})")
-    if getattr(plan, "patch", None) is not None:
+    if plan.patch is not None:
         report.notes.append(f"row bands: {plan.patch.describe()}")
     if lib_dir is not None and board.emulated:
         from tinyc.report.profile import profile_layers
