@@ -37,6 +37,7 @@ ACCUMULATION_INTEGER_BITS = 12
 # output dtype -> (zero point, scale) TFLM requires of a quantized softmax output
 OUTPUT_QUANT = {("int8", "int8"): (-128, 1 / 256), ("int8", "int16"): (-32768, 1 / 65536),
                 ("int16", "int16"): (0, 1 / 32768)}
+EXP_CACHE_MAX = 64  # int8 rows up to this long keep their exps in scratch (256 bytes) instead of computing each twice
 LUT_STEPS = 512  # an int16 table: 512 intervals and one entry more to interpolate the last
 
 
@@ -199,4 +200,6 @@ class Softmax(OpDef):
         multiplier, left_shift, diff_min = input_scaling(beta, s_in)
         params |= {"input_multiplier": multiplier, "input_left_shift": left_shift, "diff_min": diff_min,
                    "out_bits": 16 if y.dtype == "int16" else 8}
-        return Step("softmax_s8", node.name, [x.name], [y.name], params)
+        # the C keeps a short row's exps from the sum pass for the output pass (scratch in the arena)
+        scratch = 4 * params["depth"] if params["depth"] <= EXP_CACHE_MAX else 0
+        return Step("softmax_s8", node.name, [x.name], [y.name], params, scratch=scratch)
