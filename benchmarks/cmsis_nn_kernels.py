@@ -61,9 +61,9 @@ def _dims(n: int, h: int, w: int, c: int) -> str:
     return f"{{{n}, {h}, {w}, {c}}}"
 
 
-def _window(p: dict, prefix: str) -> str:
-    """A conv / depthwise / pool parameter struct's stride, padding, dilation and activation members."""
-    dil = f", .dilation = {{{p['dil_w']}, {p['dil_h']}}}" if prefix != "pool" else ""
+def _window(p: dict, dilation: bool = True) -> str:
+    """A conv / depthwise (`dilation`) or pool parameter struct's stride, padding, dilation and activation."""
+    dil = f", .dilation = {{{p['dil_w']}, {p['dil_h']}}}" if dilation else ""
     return (f".stride = {{{p['stride_w']}, {p['stride_h']}}}, .padding = {{{p['pad_left']}, {p['pad_top']}}}{dil}, "
             f".activation = {{{p['act_min']}, {p['act_max']}}}")
 
@@ -74,7 +74,6 @@ def layer_code(i: int, step: Step, graph, x: list[np.ndarray]) -> tuple[str, str
     p = step.params
     node = next(n for n in graph.nodes if n.name == step.node)
     consts = [_array(f"x{i}", "int8_t", x[0])]
-    body = ""
     if step.kernel in ("conv2d_s8", "conv2d_sparse_s8", "depthwise_conv2d_s8"):
         w = graph.tensor(node.inputs[1]).data
         bias = graph.tensor(node.inputs[2]).data if len(node.inputs) > 2 else np.zeros(p["out_c"], np.int32)
@@ -82,7 +81,7 @@ def layer_code(i: int, step: Step, graph, x: list[np.ndarray]) -> tuple[str, str
                    _array(f"m{i}", "int32_t", step.consts["mult"]), _array(f"s{i}", "int32_t", step.consts["shift"])]
         ind = _dims(1, p["in_h"], p["in_w"], p["in_c"])
         outd = _dims(1, p["out_h"], p["out_w"], p["out_c"])
-        common = f".input_offset = {-p['in_zp']}, .output_offset = {p['out_zp']}, {_window(p, 'conv')}"
+        common = f".input_offset = {-p['in_zp']}, .output_offset = {p['out_zp']}, {_window(p)}"
         if step.kernel == "depthwise_conv2d_s8":
             fn = "arm_depthwise_conv_wrapper_s8"
             params = f"cmsis_nn_dw_conv_params cp = {{{common}, .ch_mult = {p['depth_multiplier']}}};"
@@ -121,7 +120,7 @@ def layer_code(i: int, step: Step, graph, x: list[np.ndarray]) -> tuple[str, str
 """
     elif step.kernel == "avg_pool2d_s8" and not any(p[k] for k in ("pad_top", "pad_left", "pad_bottom", "pad_right")):
         fn = "arm_avgpool_s8"
-        body = f"""    cmsis_nn_pool_params pp = {{{_window(p, 'pool')}}};
+        body = f"""    cmsis_nn_pool_params pp = {{{_window(p, dilation=False)}}};
     cmsis_nn_dims in = {_dims(1, p["in_h"], p["in_w"], p["in_c"])}, fd = {_dims(1, p["k_h"], p["k_w"], 1)};
     cmsis_nn_dims od = {_dims(1, p["out_h"], p["out_w"], p["out_c"])};
     ctx.size = arm_avgpool_s8_get_buffer_size({p["out_w"]}, {p["in_c"]});
